@@ -1,0 +1,66 @@
+# maitred: restaurant chat server. Targets: all, run, test, unit, asan, clean.
+CC      ?= cc
+PKGS    := libmicrohttpd libcurl libpq hiredis jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -I. -Ibuild -D_GNU_SOURCE $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -lpthread -lrt -lm
+
+BUILD   ?= build
+SRC     := $(wildcard server/*.c shm/*.c workers/*.c)
+OBJ     := $(SRC:%.c=$(BUILD)/%.o) $(BUILD)/embedded.o
+LIBOBJ  := $(filter-out $(BUILD)/server/main.o,$(OBJ))
+EMBED   := $(sort $(wildcard sql/*.sql workers/static/*))
+UNIT    := $(wildcard tests/unit/*.c)
+UNITOBJ := $(UNIT:%.c=$(BUILD)/%.o)
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all run test unit asan clean install services-stop
+all: maitred
+
+maitred: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard server/*.h shm/*.h workers/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/embedded.c: $(EMBED) server/embed.sh
+	@mkdir -p $(BUILD)
+	sh server/embed.sh $(EMBED) > $@
+
+$(BUILD)/embedded.o: $(BUILD)/embedded.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit-tests: $(UNITOBJ) $(LIBOBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests need no server; integration tests start their own PostgreSQL,
+# Redis, test upstream and maitred (tests/run.sh).
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+test: all $(BUILD)/unit-tests
+	sh tests/run.sh
+
+# The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" build-asan/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit-tests
+
+run: all
+	sh deploy/dev/run.sh
+
+install: maitred
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 maitred $(DESTDIR)$(PREFIX)/bin/maitred
+
+clean:
+	rm -rf build build-asan maitred
