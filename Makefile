@@ -17,17 +17,23 @@ LIBOBJ  := $(filter-out $(BUILD)/server/main.o,$(OBJ))
 EMBED   := $(sort $(wildcard sql/*.sql workers/static/*))
 UNIT    := $(wildcard tests/unit/*.c)
 UNITOBJ := $(UNIT:%.c=$(BUILD)/%.o)
+# The load tool: tests/load/main.c is its entry point; the rest is a library
+# that the unit tests link too.
+LOADLIB := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/load/main.c,$(wildcard tests/load/*.c)))
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
 .PHONY: all run test unit asan clean install services-stop
-all: maitred
+all: maitred maitred-load
 
 maitred: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/%.o: %.c $(wildcard server/*.h shm/*.h workers/*.h tests/unit/*.h)
+maitred-load: $(BUILD)/tests/load/main.o $(LOADLIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c $(wildcard server/*.h shm/*.h workers/*.h tests/unit/*.h tests/load/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -38,7 +44,7 @@ $(BUILD)/embedded.c: $(EMBED) server/embed.sh
 $(BUILD)/embedded.o: $(BUILD)/embedded.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/unit-tests: $(UNITOBJ) $(LIBOBJ)
+$(BUILD)/unit-tests: $(UNITOBJ) $(LIBOBJ) $(LOADLIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests need no server; integration tests start their own PostgreSQL,
@@ -58,9 +64,9 @@ asan:
 run: all
 	sh deploy/dev/run.sh
 
-install: maitred
+install: maitred maitred-load
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 maitred $(DESTDIR)$(PREFIX)/bin/maitred
 
 clean:
-	rm -rf build build-asan maitred
+	rm -rf build build-asan maitred maitred-load
