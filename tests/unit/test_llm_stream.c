@@ -117,6 +117,21 @@ static const struct stream_case cases[] = {
 		.feed_rc = -1, .content = "", .message = "not valid JSON",
 	},
 	{
+		.name = "multi-line data with CRLF",
+		/* A LF taken as a line of its own would end the event after
+		 * the first data line. */
+		.input = "data: {\"choices\":[{\"index\":0,\r\n"
+			 "data: \"delta\":{\"content\":\"crlf\"},\"finish_reason\":\"stop\"}]}\r\n\r\n"
+			 "data: [DONE]\r\n\r\n",
+		.content = "crlf", .finish_reason = "stop", .done = true,
+	},
+	{
+		.name = "error line number with CRLF",
+		.input = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\r\n\r\n"
+			 "data: {\r\n\r\n",
+		.feed_rc = -1, .content = "a", .finish_reason = "", .message = "line 4: event data is not valid JSON",
+	},
+	{
 		.name = "no space after colon",
 		.input = "data:{\"choices\":[{\"index\":0,\"delta\":{\"content\":\" x\"},\"finish_reason\":\"stop\"}]}\n\n"
 			 "data:[DONE]\n\n",
