@@ -237,6 +237,7 @@
 		applyBrandColor(site.color);
 		if (site.name) {
 			el.name.textContent = site.name;
+			el.welcomeTitle.textContent = 'Welcome to ' + site.name;
 			document.title = 'Chat with ' + site.name;
 		}
 	}
@@ -428,6 +429,8 @@
 
 	function setStatus(item, text) {
 		const view = views.get(item);
+		if (!view)
+			return;
 		view.status.textContent = text || '';
 		view.status.hidden = !text;
 	}
@@ -487,9 +490,9 @@
 	 * stream; text that trickles in shows at once. */
 	function revealStep(item) {
 		const view = views.get(item);
-		view.frame = 0;
-		if (!view.li.isConnected)
+		if (!view || !view.li.isConnected)
 			return;
+		view.frame = 0;
 		const backlog = view.target.length - view.shown;
 		if (backlog > 0) {
 			const instant = reducedMotion.matches || document.hidden;
@@ -639,13 +642,19 @@
 		const found = text.match(/\+?\d[\d\s().-]{6,}\d/g) || [];
 		found.forEach(function (candidate) {
 			const digits = digitsOf(candidate).length;
-			if (digits >= 8 && digits <= 15 && !state.phones.includes(candidate))
+			const isDate = /^\d{4}-\d{1,2}-\d{1,2}$/.test(candidate.trim());
+			if (digits >= 8 && digits <= 15 && !isDate && !state.phones.includes(candidate))
 				state.phones.push(candidate);
 		});
 	}
 
-	/* The Cancel button and its confirmation form: it asks for the phone
-	 * number only when the guest has not typed it on this page. */
+	function forgetPhone(phone) {
+		state.phones = state.phones.filter(function (p) { return p !== phone; });
+	}
+
+	/* The Cancel button and its confirmation form. The form asks for the
+	 * phone number only when the guest has not typed it on this page, or
+	 * when the number typed does not match the booking. */
 	function renderCancel(item, r) {
 		const box = make('div', 'cancel');
 		const open = make('button', 'button button-outline', 'Cancel booking');
@@ -663,29 +672,25 @@
 		const question = make('p', 'cancel-question', phone
 			? 'Cancel booking ' + r.code + '? The table will be given to other guests.'
 			: 'To cancel booking ' + r.code + ', enter the phone number you booked with.');
-		form.appendChild(question);
 
-		let input = null;
+		const field = make('div', 'cancel-field');
+		field.hidden = Boolean(phone);
+		const label = make('label', 'field-label', 'Phone number');
+		const input = make('input', 'field-input');
+		input.type = 'tel';
+		input.id = formId + '-phone';
+		input.name = 'phone';
+		input.autocomplete = 'tel';
+		input.inputMode = 'tel';
+		label.htmlFor = input.id;
+		const hint = make('p', 'field-hint', typeof r.phone_last4 === 'string'
+			? 'The number ending in ' + r.phone_last4 + '.' : 'The number given when booking.');
+		hint.id = formId + '-hint';
 		const error = make('p', 'field-error');
 		error.id = formId + '-error';
 		error.hidden = true;
-		if (!phone) {
-			const label = make('label', 'field-label', 'Phone number');
-			input = make('input', 'field-input');
-			input.type = 'tel';
-			input.id = formId + '-phone';
-			input.name = 'phone';
-			input.autocomplete = 'tel';
-			input.inputMode = 'tel';
-			input.required = true;
-			label.htmlFor = input.id;
-			const hint = make('p', 'field-hint', typeof r.phone_last4 === 'string'
-				? 'The number ending in ' + r.phone_last4 + '.' : 'The number given when booking.');
-			hint.id = formId + '-hint';
-			input.setAttribute('aria-describedby', hint.id + ' ' + error.id);
-			form.append(label, input, hint);
-		}
-		form.appendChild(error);
+		input.setAttribute('aria-describedby', hint.id + ' ' + error.id);
+		field.append(label, input, hint);
 
 		const buttons = make('div', 'cancel-buttons');
 		const confirm = make('button', 'button button-danger', 'Yes, cancel it');
@@ -693,16 +698,18 @@
 		const keep = make('button', 'button button-quiet', 'Keep booking');
 		keep.type = 'button';
 		buttons.append(confirm, keep);
-		form.appendChild(buttons);
+		form.append(question, field, error, buttons);
 
 		function showForm(show) {
 			form.hidden = !show;
 			open.hidden = show;
 			open.setAttribute('aria-expanded', String(show));
-			if (show)
-				(input || confirm).focus();
-			else
+			if (show) {
+				(field.hidden ? confirm : input).focus({ preventScroll: true });
+				form.scrollIntoView({ block: 'nearest' });
+			} else {
 				open.focus();
+			}
 		}
 
 		open.addEventListener('click', function () { showForm(true); });
@@ -713,7 +720,8 @@
 		});
 		form.addEventListener('submit', function (event) {
 			event.preventDefault();
-			cancelReservation(item, r, input ? input.value : phone, { input: input, error: error, confirm: confirm });
+			cancelReservation(r, field.hidden ? phone : input.value,
+				{ field: field, input: input, error: error, confirm: confirm, question: question });
 		});
 
 		box.append(open, form);
@@ -723,16 +731,25 @@
 	function showFieldError(parts, text) {
 		parts.error.textContent = text;
 		parts.error.hidden = false;
-		if (parts.input) {
+		if (parts.field.hidden) {
+			parts.confirm.focus();
+		} else {
 			parts.input.setAttribute('aria-invalid', 'true');
 			parts.input.focus();
-		} else {
-			parts.confirm.focus();
 		}
 		el.alert.textContent = text;
 	}
 
-	async function cancelReservation(item, r, phone, parts) {
+	/* The number typed in the chat was not the one booked with: forget it
+	 * and ask for the right one. */
+	function askForPhone(parts, phone, text) {
+		forgetPhone(phone);
+		parts.field.hidden = false;
+		parts.question.textContent = 'Enter the phone number you booked with to cancel.';
+		showFieldError(parts, text);
+	}
+
+	async function cancelReservation(r, phone, parts) {
 		const digits = digitsOf(phone || '').length;
 		if (digits < 8 || digits > 15) {
 			showFieldError(parts, 'Enter the whole phone number, 8 to 15 digits, for example +33 6 12 34 56 78.');
@@ -764,6 +781,8 @@
 				: Object.assign({}, r, { status: 'cancelled' }));
 			announce('Booking ' + r.code + ' was already cancelled.');
 			focusCardStatus(r.code);
+		} else if (response && response.status === 404 && parts.field.hidden) {
+			askForPhone(parts, phone, 'The phone number from the chat does not match booking ' + r.code + '.');
 		} else if (response && response.status === 404) {
 			showFieldError(parts, 'That phone number does not match booking ' + r.code + '. Check it and try again.');
 		} else if (response && response.status === 400 && serverError) {
@@ -1206,7 +1225,6 @@
 		state.turn = turn;
 		item.state = 'streaming';
 		item.note = '';
-		item.reservation = item.reservation || null;
 		resetText(item);
 		updateAgent(item);
 		setBusy(true);
@@ -1342,6 +1360,7 @@
 			name: document.getElementById('restaurant-name'),
 			main: document.getElementById('main'),
 			welcome: document.getElementById('welcome'),
+			welcomeTitle: document.getElementById('welcome-title'),
 			messages: document.getElementById('messages'),
 			form: document.getElementById('composer'),
 			input: document.getElementById('message'),
