@@ -418,7 +418,7 @@ offline('page passes axe on phone and desktop', async function (t) {
 	await page.screenshot({ path: path.join(ARTIFACTS, 'chat-phone.png') });
 	await runAxe(page, '360x740 with a reservation');
 
-	/* After a reload the page has forgotten the phone, so the cancel form asks for it. */
+	/* A reload forgets the phone typed in the chat, so the cancel form shows the phone field. */
 	await page.setViewportSize(DESKTOP_VIEWPORT);
 	await page.reload();
 	await steps.waitReady(page);

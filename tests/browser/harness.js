@@ -41,14 +41,14 @@ function freePort() {
 	});
 }
 
-/* Runs SQL with psql; returns the rows as arrays of strings. */
+/* Runs SQL with psql and returns the rows as arrays of strings. */
 function psql(url, sql) {
 	const env = Object.assign({}, process.env, { PGOPTIONS: '-c client_min_messages=warning' });
 	const out = childProcess.execFileSync('psql', [url, '-qtAX', '-F', '\t', '-c', sql], { encoding: 'utf8', env: env });
 	return out.split('\n').filter(Boolean).map(function (line) { return line.split('\t'); });
 }
 
-/* Drops and creates a database; maitred applies its migrations at start. */
+/* Drops and creates a database. maitred applies its migrations at start. */
 function freshDatabase(name) {
 	const base = requireEnv('MAITRED_TEST_PG_URL');
 	psql(base + '/postgres', 'DROP DATABASE IF EXISTS ' + name + ' WITH (FORCE)');
@@ -56,7 +56,7 @@ function freshDatabase(name) {
 	return base + '/' + name;
 }
 
-/* Sends one request; resolves to {status, headers, body} with the body as text. */
+/* Sends one request and resolves to {status, headers, body}, the body as text. */
 function request(url, options) {
 	const opts = options || {};
 	const headers = Object.assign({}, opts.headers);
@@ -93,7 +93,7 @@ function waitExit(proc, timeoutMs) {
 	});
 }
 
-/* One maitred on free ports with its own shared-memory name; its log goes
+/* One maitred on free ports with its own shared-memory name. Its log goes
  * to tests/artifacts/browser-NAME-PORT.log. */
 class Maitred {
 	static async start(databaseUrl, name, extraEnv) {

@@ -59,7 +59,7 @@ async function type(page, text) {
 	await page.press('#message', 'Enter');
 }
 
-/* Sends a message and waits for the whole answer; returns lastAgent(). */
+/* Sends a message, waits for the whole reply and returns lastAgent(). */
 async function ask(page, text, timeoutMs) {
 	const before = await agentCount(page);
 	await type(page, text);
@@ -69,7 +69,7 @@ async function ask(page, text, timeoutMs) {
 
 /* Starts recording, in the page, the last agent message every 15 ms: its
  * text length, state and status line, and the live region, until that
- * message has ended. Call before sending; await the result after. */
+ * message has ended. Call it before sending and await the result after. */
 async function startSampler(page) {
 	const before = await agentCount(page);
 	return page.evaluate(function (n) {
@@ -107,8 +107,8 @@ function streamingLengths(samples) {
 	return lengths;
 }
 
-/* Books a table for 2, answering what the agent asks; returns the
- * reservation code shown on the card. */
+/* Books a table for 2, replying to each question of the agent, and
+ * returns the reservation code shown on the card. */
 async function book(page, date, time) {
 	const answers = [[/name/, 'My name is ' + NAME], [/phone/, PHONE], [/how many/, '2'],
 		[/which day/, date], [/what time|which time/, time]];

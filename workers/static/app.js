@@ -1,5 +1,5 @@
 /* The guests' chat page. It sends each message to POST /v1/chat, reads the
- * answer as Server-Sent Events through fetch() (EventSource cannot POST),
+ * reply as Server-Sent Events through fetch() (EventSource cannot POST),
  * and draws it as it arrives. Server text only ever reaches the page through
  * textContent, never as HTML. */
 (function () {
@@ -110,7 +110,7 @@
 		try {
 			localStorage.setItem(STORE_KEY, JSON.stringify({ session_id: state.sessionId, items: items }));
 		} catch (err) {
-			/* Private mode or a full quota: the chat still works, it is only not kept. */
+			/* In private mode or with a full quota the chat still works, but it is not kept. */
 			console.warn('cannot save the conversation in localStorage:', err);
 		}
 	}
@@ -247,7 +247,7 @@
 	/* Returns a parser that takes decoded text in any chunks and calls
 	 * onEvent({type, data, id}) for each complete event. Comments, unknown
 	 * fields and an unfinished event at the end are dropped, as the
-	 * standard says. */
+	 * standard specifies. */
 	function createSseParser(onEvent) {
 		let buffer = '';
 		let afterCr = false;
@@ -485,9 +485,9 @@
 
 	/* ---- revealing streamed text ---- */
 
-	/* Text that arrives in one burst (a slow network catching up, or the
-	 * offline agent) is revealed over a few frames, so it reads as a
-	 * stream; text that trickles in shows at once. */
+	/* Reveals text that arrived in one burst over a few frames, so that it
+	 * reads as a stream. Bursts come from a slow network catching up and
+	 * from the offline agent. Text that trickles in shows at once. */
 	function revealStep(item) {
 		const view = views.get(item);
 		if (!view || !view.li.isConnected)
@@ -652,9 +652,9 @@
 		state.phones = state.phones.filter(function (p) { return p !== phone; });
 	}
 
-	/* The Cancel button and its confirmation form. The form asks for the
-	 * phone number only when the guest has not typed it on this page, or
-	 * when the number typed does not match the booking. */
+	/* Builds the Cancel button and its confirmation form. The form shows the
+	 * phone field only when the guest has not typed a matching number on
+	 * this page, or when the number typed does not match the booking. */
 	function renderCancel(item, r) {
 		const box = make('div', 'cancel');
 		const open = make('button', 'button button-outline', 'Cancel booking');
@@ -845,6 +845,8 @@
 	function errorNote(code, message) {
 		if (code === 'upstream_timeout')
 			return 'The assistant took too long to answer. Please send your message again.';
+		if (code === 'not_ready')
+			return 'The chat restarted before the answer was complete. Please send your message again.';
 		if (code === 'body_too_large' || code === 'invalid_request' || code === 'invalid_json')
 			return 'The message was not accepted: ' + (message || code) + '.';
 		return 'Sorry, something went wrong (' + code + '). Please send your message again.';
@@ -892,7 +894,7 @@
 
 	function handleQueued(turn, data) {
 		const position = Number(data.position);
-		if (!Number.isInteger(position) || position < 1 || turn.item.text)
+		if (!Number.isInteger(position) || position < 1 || views.get(turn.item).target)
 			return;
 		const text = position === 1 ? 'You are next in line.' : 'You are number ' + position + ' in line.';
 		setStatus(turn.item, text);
@@ -982,7 +984,7 @@
 			return { kind: 'failed', note: errorNote(code, String(error.message || '')) };
 		}
 		default:
-			/* Event types this page does not know are ignored, as the SSE standard says. */
+			/* The SSE standard has clients ignore event types they do not know. */
 			return null;
 		}
 	}
@@ -1051,12 +1053,18 @@
 		if (state.sessionId)
 			body.session_id = state.sessionId;
 
+		/* The server answers with headers only once the turn has started, so
+		 * a connection that gives nothing for this long is dead too. */
+		const controller = turn.controller;
+		const stallTimer = setTimeout(function () { controller.abort(); }, STALL_TIMEOUT_MS);
 		let response;
 		try {
 			response = await fetch('/v1/chat', { method: 'POST', headers: headers, body: JSON.stringify(body),
-				cache: 'no-store', signal: turn.controller.signal });
+				cache: 'no-store', signal: controller.signal });
 		} catch (err) {
 			return { kind: resuming ? 'dropped' : 'unreachable' };
+		} finally {
+			clearTimeout(stallTimer);
 		}
 		if (response.status === 429 || response.status === 503) {
 			const error = await readHttpError(response);
@@ -1071,8 +1079,8 @@
 		return readStream(turn, response, resuming);
 	}
 
-	/* Shows "Trying again in N s" and counts down; resolves true when it is
-	 * time to retry, false when the turn was given up. */
+	/* Shows "Trying again in N s" and counts down. Resolves to true when it
+	 * is time to retry and to false when the turn was given up. */
 	function waitWithCountdown(turn, seconds, lead) {
 		return new Promise(function (resolve) {
 			const item = turn.item;
@@ -1294,8 +1302,8 @@
 		}
 		const length = codePointLength(message);
 		if (length > MESSAGE_MAX_CHARS) {
-			showComposerError('That message is ' + length + ' characters long; please keep it under ' +
-				MESSAGE_MAX_CHARS + '.');
+			showComposerError('That message is ' + length + ' characters long, and the limit is ' +
+				MESSAGE_MAX_CHARS + '. Please shorten it.');
 			el.input.focus();
 			return;
 		}
