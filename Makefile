@@ -7,8 +7,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -I. -Ibuild -D_GNU_SOURCE $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lpthread -lrt -lm
+override CFLAGS += -std=gnu11 $(WARN) -I. -Ibuild -D_GNU_SOURCE $(PKG_CFLAGS)
+override LDLIBS += $(PKG_LIBS) -lpthread -lrt -lm
 
 BUILD   ?= build
 SRC     := $(wildcard server/*.c shm/*.c workers/*.c)
