@@ -36,6 +36,7 @@ static struct {
 } d = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void turn_start_model(struct turn *t);
+static void turn_launch_call(struct turn *t);
 static void turn_fail(struct turn *t, const char *code, const char *message);
 
 int dispatch_turn_count(void)
@@ -278,7 +279,39 @@ static void turn_after_prepare(struct turn *t)
 	turn_emit(t, "queued", json_pack("{s:i}", "position", t->last_position));
 }
 
+/* Starts the next model call, after reserving it in the shared quota when
+ * OPENAI_RPM or OPENAI_TPM is set. */
 static void turn_start_model(struct turn *t)
+{
+	const struct config *cfg = worker_self->cfg;
+	if (cfg->openai_rpm || cfg->openai_tpm) {
+		t->state = TURN_QUOTA;
+		dispatch_run_job(t, session_job_quota);
+		return;
+	}
+	turn_launch_call(t);
+}
+
+static void turn_after_quota(struct turn *t)
+{
+	if (t->quota_wait_ms <= 0) {
+		turn_launch_call(t);
+		return;
+	}
+	shm_add(&worker_self->slot->rate_limit_waits, 1);
+	if (shm_now_ms() + t->quota_wait_ms > t->deadline_ms) {
+		char message[160];
+		snprintf(message, sizeof(message),
+			 "the assistant's request budget is used up for the moment; retry in %ld s",
+			 (t->quota_wait_ms + 999) / 1000);
+		turn_fail(t, "overloaded", message);
+		return;
+	}
+	t->state = TURN_QUOTA_WAIT;
+	t->retry_at_ms = shm_now_ms() + t->quota_wait_ms;
+}
+
+static void turn_launch_call(struct turn *t)
 {
 	char err[200];
 	if (t->state == TURN_QUEUED || !t->admitted_ms) {
@@ -347,6 +380,9 @@ static void on_job_done(struct turn *t)
 	switch (t->state) {
 	case TURN_PREPARING:
 		turn_after_prepare(t);
+		break;
+	case TURN_QUOTA:
+		turn_after_quota(t);
 		break;
 	case TURN_TOOLS:
 		t->rounds++;
@@ -441,6 +477,15 @@ static void on_transfer_done(struct turn *t, CURLcode code)
 	curl_easy_cleanup(t->easy);
 	t->easy = NULL;
 
+	/* The provider's budget is nearly spent: slow every instance down. */
+	if (t->remaining_requests >= 0 && t->remaining_requests <= 1)
+		t->pause_hint_ms = t->retry_after_s > 0 ? t->retry_after_s : 1000;
+	if (t->quota_reserved) {
+		const struct llm_result *r = llm_stream_result(t->parser);
+		t->quota_delta += r->prompt_tokens + r->completion_tokens - t->quota_reserved;
+		t->quota_reserved = 0;
+	}
+
 	if (outcome == LLM_FAILED) {
 		turn_model_failed(t, &f);
 		return;
@@ -491,7 +536,8 @@ static void on_gone(struct turn *t)
 	if (t->run_idx >= 0)
 		shm_run_set_state(worker_self->region, t->run_idx, RUN_GUEST_GONE);
 	/* A job in flight cannot be stopped; its completion ends the turn. */
-	if (t->state == TURN_MODEL || t->state == TURN_QUEUED || t->state == TURN_RETRY_WAIT)
+	if (t->state == TURN_MODEL || t->state == TURN_QUEUED || t->state == TURN_RETRY_WAIT ||
+	    t->state == TURN_QUOTA_WAIT)
 		turn_end(t, OUTCOME_GUEST_GONE);
 }
 
@@ -583,7 +629,8 @@ static void tick_turn(struct turn *t, int64_t now, bool positions)
 	const struct config *cfg = worker_self->cfg;
 
 	if (t->state != TURN_ENDED && now > t->deadline_ms && t->state != TURN_SAVING &&
-	    t->state != TURN_PREPARING && t->state != TURN_TOOLS && t->state != TURN_OFFLINE) {
+	    t->state != TURN_PREPARING && t->state != TURN_TOOLS && t->state != TURN_OFFLINE &&
+	    t->state != TURN_QUOTA) {
 		shm_add(&worker_self->slot->timeouts[TIMEOUT_TURN], 1);
 		turn_fail(t, "upstream_timeout", "the assistant did not answer in time; please ask again");
 		return;
@@ -592,14 +639,14 @@ static void tick_turn(struct turn *t, int64_t now, bool positions)
 		tick_queued(t, now, positions);
 	else if (t->state == TURN_MODEL)
 		tick_model(t, now);
-	else if (t->state == TURN_RETRY_WAIT && now >= t->retry_at_ms)
+	else if ((t->state == TURN_RETRY_WAIT || t->state == TURN_QUOTA_WAIT) && now >= t->retry_at_ms)
 		turn_start_model(t);
 	if (t->state == TURN_ENDED || !t->sse)
 		return;
 
 	/* A calm notice while the model or a tool keeps the guest waiting. */
 	bool waiting = (t->state == TURN_MODEL && !t->last_chunk_ms) || t->state == TURN_TOOLS ||
-		       t->state == TURN_RETRY_WAIT;
+		       t->state == TURN_RETRY_WAIT || t->state == TURN_QUOTA_WAIT;
 	int64_t quiet_since = t->last_status_ms > t->last_chunk_ms ? t->last_status_ms : t->last_chunk_ms;
 	if (quiet_since < t->call_started_ms)
 		quiet_since = t->call_started_ms;
@@ -627,7 +674,7 @@ static void tick(void)
 
 	for (struct turn *t = d.turns, *next; t; t = next) {
 		next = t->next;
-		bool in_job = t->state == TURN_PREPARING || t->state == TURN_TOOLS ||
+		bool in_job = t->state == TURN_PREPARING || t->state == TURN_TOOLS || t->state == TURN_QUOTA ||
 			      t->state == TURN_OFFLINE || t->state == TURN_SAVING;
 		if (d.close_all && !in_job && t->state != TURN_ENDED) {
 			turn_fail(t, "not_ready", "the server is restarting; please send your message again");

@@ -26,6 +26,8 @@
 enum turn_state {
 	TURN_PREPARING,     /* job: rate limit, session, router */
 	TURN_QUEUED,        /* waiting for an agent slot */
+	TURN_QUOTA,         /* job: reserving a model call in the shared quota */
+	TURN_QUOTA_WAIT,    /* the shared quota is full: waiting to ask again */
 	TURN_MODEL,         /* a model call is in flight */
 	TURN_RETRY_WAIT,    /* backing off before the next model call */
 	TURN_TOOLS,         /* job: running tool calls */
@@ -83,7 +85,12 @@ struct turn {
 	long http_status;
 	char *error_body;
 	size_t error_len;
-	int retry_after_s;
+	int retry_after_s;             /* ms, from Retry-After or x-ratelimit-reset-requests */
+	long remaining_requests;       /* x-ratelimit-remaining-requests, or -1 */
+	long quota_wait_ms;            /* the quota job's verdict: 0 granted, > 0 wait */
+	long quota_reserved;           /* tokens reserved for the call in flight */
+	long quota_delta;              /* real minus reserved tokens, not yet told to Redis */
+	long pause_hint_ms;            /* ask every instance to pause this long */
 	int64_t call_started_ms;
 	char *reply;
 	size_t reply_len;
