@@ -33,6 +33,8 @@ enum turn_state {
 	TURN_TOOLS,         /* job: running tool calls */
 	TURN_OFFLINE,       /* job: the offline agent */
 	TURN_SAVING,        /* job: storing the session */
+	TURN_RESUMING,      /* job: reading a dropped stream's events from Redis */
+	TURN_RESUME_WAIT,   /* waiting for more of that stream's events */
 	TURN_ENDED,
 };
 
@@ -64,6 +66,18 @@ struct turn {
 	int64_t last_write_ms;
 	int fd;                        /* the connection's socket, for the watcher */
 	bool watched;
+	char *journal;                 /* every event written, for resumes */
+	size_t journal_len, journal_cap, journal_persisted;
+	pthread_mutex_t persist_mu;    /* held by the one job writing the journal */
+	int persist_busy;
+
+	/* A resuming turn replays another turn's events (Last-Event-ID). */
+	bool resume;
+	char resume_id[40];
+	long resume_after;             /* last event number the guest has */
+	long resume_index;             /* next element of the Redis list */
+	bool resume_complete;          /* done or error was replayed */
+	bool resume_missing;           /* the list does not exist */
 
 	/* Dispatcher (and the job it runs). */
 	enum turn_state state;
@@ -109,6 +123,12 @@ void turn_unref(struct turn *t);
 
 /* Appends an SSE event (data is consumed) and wakes the connection. */
 void turn_emit(struct turn *t, const char *event, json_t *data);
+
+/* Records an event for resumes only (the guest's connection is gone). */
+void turn_journal_only(struct turn *t, const char *event, json_t *data);
+
+/* Appends an already formatted event block (a resumed stream). */
+void turn_emit_raw(struct turn *t, const char *text, size_t len);
 
 /* Appends an SSE comment line. */
 void turn_emit_comment(struct turn *t, const char *text);
