@@ -250,6 +250,8 @@ void nlu_read(const char *message, time_t now, struct nlu_result *out)
 	nlu_take_code(message, t, out->code);
 	if (out->code[0])
 		out->intents |= NLU_INTENT_FIND;
+	if (out->code[0] && (nlu_has_phrase(t, "cancel") || nlu_has_phrase(t, "cancelled")))
+		out->intents |= NLU_INTENT_CANCEL;
 	nlu_take_time(t, out->time);
 	nlu_take_date(t, &today, out);
 	out->party_size = nlu_take_party(t);
@@ -288,7 +290,8 @@ bool nlu_read_bare_name(const char *message, char *name, size_t size)
 			break;
 		if (tok->kind != NLU_TOKEN_WORD || i - first >= 4 || tok->number >= 0)
 			return false;
-		if (phrase_in_list_at(t, i, yes_phrases) || phrase_in_list_at(t, i, no_phrases) ||
+		if (nlu_is(t, i, "please") || nlu_is(t, i, "it") || nlu_is(t, i, "the") ||
+		    phrase_in_list_at(t, i, yes_phrases) || phrase_in_list_at(t, i, no_phrases) ||
 		    phrase_in_list_at(t, i, book_phrases) || phrase_in_list_at(t, i, menu_phrases) ||
 		    phrase_in_list_at(t, i, thanks_phrases) || phrase_in_list_at(t, i, greeting_phrases))
 			return false;
