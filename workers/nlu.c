@@ -187,8 +187,8 @@ static const char *const not_detail_phrases[] = {
 };
 
 /* Marks every token of a clause about another service as used, so its
- * dates and counts ("3 tickets on the 5th") stay out of the booking; the
- * same for goodbyes and questions back. */
+ * dates and counts ("3 tickets on the 5th") stay out of the booking. Does
+ * the same for goodbyes and questions back. */
 static void skip_elsewhere_clauses(struct nlu_tokens *t)
 {
 	for (int clause = 0; clause <= t->clauses; clause++) {

@@ -326,8 +326,8 @@ static int run_book(struct offline_turn *turn, json_t *draft, bool details)
 }
 
 /* Returns true when the message continues or starts a booking, finding or
- * cancelling; false for thanks, goodbyes and questions about other things
- * once no booking is in progress. */
+ * cancelling. Returns false for thanks, goodbyes and questions about other
+ * things once no booking is in progress. */
 static bool wants_booking_help(const struct offline_turn *turn, bool details)
 {
 	return details || offline_state_str(turn->state, "task") ||

@@ -116,7 +116,7 @@ static bool date_matches(const json_t *row, const char *date)
 	return false;
 }
 
-/* Returns whether the draft (or the reservation) holds the expected detail. */
+/* Returns whether the draft (or the reservation) contains the expected detail. */
 static bool detail_right(const json_t *row, const json_t *holder, int k)
 {
 	const json_t *expect = json_object_get(row, "expect");

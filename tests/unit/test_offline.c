@@ -178,7 +178,8 @@ static const char *say(struct chat *chat, enum agent_kind agent, const char *mes
 {
 	offline_reply_free(&chat->reply);
 	CHECK_INT(offline_turn(&chat->ctx, agent, chat->state, message, &chat->reply), 0);
-	CHECK(chat->reply.text && chat->reply.text[0]);
+	CHECK(chat->reply.text != NULL);
+	CHECK(chat->reply.text && chat->reply.text[0] != '\0');
 	return chat->reply.text ? chat->reply.text : "";
 }
 
@@ -392,8 +393,9 @@ TEST(offline_tool_outage_is_error)
 	struct offline_reply reply;
 
 	chat_start(&chat);
-	offline_set_tool_runner(NULL);  /* the stub tools answer 503 */
+	offline_set_tool_runner(NULL);  /* the stub tools return 503 */
 	CHECK_INT(offline_turn(&chat.ctx, AGENT_FOOD, chat.state, "vegan starters?", &reply), -1);
+	CHECK(reply.text != NULL);
 	CHECK(reply.text && strstr(reply.text, "Sorry") != NULL);
 	offline_reply_free(&reply);
 	chat_end(&chat);
