@@ -7,8 +7,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -I. -Ibuild -D_GNU_SOURCE $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lpthread -lrt -lm
+override CFLAGS += -std=gnu11 $(WARN) -I. -Ibuild -D_GNU_SOURCE $(PKG_CFLAGS)
+override LDLIBS += $(PKG_LIBS) -lpthread -lrt -lm
 
 BUILD   ?= build
 SRC     := $(wildcard server/*.c shm/*.c workers/*.c)
@@ -24,8 +24,14 @@ LOADLIB := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/load/main.c,$(wildcard
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all run test unit asan clean install services-stop
+.PHONY: all run test unit asan asan-build clean install deps deps-test
 all: maitred maitred-load
+
+# Installs missing Debian packages as root, or prints the apt-get line.
+deps:
+	@sh deploy/dev/install-deps.sh run
+deps-test:
+	@sh deploy/dev/install-deps.sh test
 
 maitred: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -35,14 +41,16 @@ maitred-load: $(BUILD)/tests/load/main.o $(LOADLIB)
 
 $(BUILD)/%.o: %.c $(wildcard server/*.h shm/*.h workers/*.h tests/unit/*.h tests/load/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/embedded.c: $(EMBED) server/embed.sh
 	@mkdir -p $(BUILD)
 	sh server/embed.sh $(EMBED) > $@
 
 $(BUILD)/embedded.o: $(BUILD)/embedded.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/unit-tests: $(UNITOBJ) $(LIBOBJ) $(LOADLIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -52,16 +60,19 @@ $(BUILD)/unit-tests: $(UNITOBJ) $(LIBOBJ) $(LOADLIB)
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
-test: all $(BUILD)/unit-tests
+test: deps-test
+	$(MAKE) all $(BUILD)/unit-tests asan-build
 	sh tests/run.sh
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
-asan:
+asan-build:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/unit-tests
+asan: asan-build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit-tests
 
-run: all
+run: deps
+	$(MAKE) all
 	sh deploy/dev/run.sh
 
 install: maitred maitred-load
