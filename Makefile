@@ -24,8 +24,14 @@ LOADLIB := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/load/main.c,$(wildcard
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all run test unit asan clean install services-stop
+.PHONY: all run test unit asan clean install deps deps-test
 all: maitred maitred-load
+
+# Installs missing Debian packages as root, or prints the apt-get line.
+deps:
+	@sh deploy/dev/install-deps.sh run
+deps-test:
+	@sh deploy/dev/install-deps.sh test
 
 maitred: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -35,14 +41,16 @@ maitred-load: $(BUILD)/tests/load/main.o $(LOADLIB)
 
 $(BUILD)/%.o: %.c $(wildcard server/*.h shm/*.h workers/*.h tests/unit/*.h tests/load/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/embedded.c: $(EMBED) server/embed.sh
 	@mkdir -p $(BUILD)
 	sh server/embed.sh $(EMBED) > $@
 
 $(BUILD)/embedded.o: $(BUILD)/embedded.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/unit-tests: $(UNITOBJ) $(LIBOBJ) $(LOADLIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -52,7 +60,8 @@ $(BUILD)/unit-tests: $(UNITOBJ) $(LIBOBJ) $(LOADLIB)
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
-test: all $(BUILD)/unit-tests
+test: deps-test
+	$(MAKE) all $(BUILD)/unit-tests
 	sh tests/run.sh
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -61,7 +70,8 @@ asan:
 		LDFLAGS="-fsanitize=address,undefined" build-asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit-tests
 
-run: all
+run: deps
+	$(MAKE) all
 	sh deploy/dev/run.sh
 
 install: maitred maitred-load
