@@ -44,23 +44,6 @@ static json_t *availability(PGconn *pg, const char *now, const char *args, int *
 	return test_tool(pg, test_instant(now), "check_availability", args, status);
 }
 
-/* Opens from 01:00 to 05:00 on the nights the clocks change in Paris, so
- * the slots cross the skipped and the repeated hour. */
-static void add_clock_change_hours(PGconn *pg)
-{
-	test_db_exec(pg,
-		"INSERT INTO opening_exceptions (date, closed, reason) VALUES"
-		" ('2027-03-28', false, 'Clock change test'),"
-		" ('2026-10-25', false, 'Clock change test')"
-		" ON CONFLICT (date) DO NOTHING");
-	test_db_exec(pg,
-		"INSERT INTO opening_exception_intervals (date, opens, closes)"
-		" SELECT d, '01:00', '05:00' FROM unnest(ARRAY[date '2027-03-28',"
-		"                                              date '2026-10-25']) AS d"
-		" WHERE NOT EXISTS (SELECT 1 FROM opening_exception_intervals i"
-		"                   WHERE i.date = d)");
-}
-
 TEST(availability_dst_spring_gap)
 {
 	PGconn *pg = test_tools_pg();
@@ -69,7 +52,7 @@ TEST(availability_dst_spring_gap)
 
 	if (!pg)
 		return;
-	add_clock_change_hours(pg);
+	test_add_clock_change_hours(pg);
 	result = availability(pg, "2027-03-01T09:00:00Z",
 			      "{\"date\": \"2027-03-28\", \"party_size\": 2}", &status);
 	slots = json_object_get(result, "slots");
@@ -92,7 +75,7 @@ TEST(availability_dst_autumn_once)
 
 	if (!pg)
 		return;
-	add_clock_change_hours(pg);
+	test_add_clock_change_hours(pg);
 	result = availability(pg, "2026-10-01T08:00:00Z",
 			      "{\"date\": \"2026-10-25\", \"party_size\": 2}", &status);
 	slots = json_object_get(result, "slots");

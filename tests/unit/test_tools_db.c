@@ -204,3 +204,18 @@ long long test_db_integer(PGconn *pg, const char *sql)
 	PQclear(res);
 	return value;
 }
+
+void test_add_clock_change_hours(PGconn *pg)
+{
+	test_db_exec(pg,
+		"INSERT INTO opening_exceptions (date, closed, reason) VALUES"
+		" ('2027-03-28', false, 'Clock change test'),"
+		" ('2026-10-25', false, 'Clock change test')"
+		" ON CONFLICT (date) DO NOTHING");
+	test_db_exec(pg,
+		"INSERT INTO opening_exception_intervals (date, opens, closes)"
+		" SELECT d, '01:00', '05:00' FROM unnest(ARRAY[date '2027-03-28',"
+		"                                              date '2026-10-25']) AS d"
+		" WHERE NOT EXISTS (SELECT 1 FROM opening_exception_intervals i"
+		"                   WHERE i.date = d)");
+}

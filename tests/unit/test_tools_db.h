@@ -40,6 +40,11 @@ time_t test_instant(const char *iso);
 /* Returns the single integer a query returns, or -1 when it fails. */
 long long test_db_integer(PGconn *pg, const char *sql);
 
+/* Adds opening hours from 01:00 to 05:00 on the nights the clocks change
+ * in Paris (2027-03-28 forward, 2026-10-25 back), so slots cross the
+ * skipped and the repeated hour. Safe to call again. */
+void test_add_clock_change_hours(PGconn *pg);
+
 /* Runs sql (no parameters) and reports a test failure when it fails.
  * Returns 0 or -1. */
 int test_db_exec(PGconn *pg, const char *sql);
