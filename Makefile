@@ -35,14 +35,16 @@ maitred-load: $(BUILD)/tests/load/main.o $(LOADLIB)
 
 $(BUILD)/%.o: %.c $(wildcard server/*.h shm/*.h workers/*.h tests/unit/*.h tests/load/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/embedded.c: $(EMBED) server/embed.sh
 	@mkdir -p $(BUILD)
 	sh server/embed.sh $(EMBED) > $@
 
 $(BUILD)/embedded.o: $(BUILD)/embedded.c
-	$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/unit-tests: $(UNITOBJ) $(LIBOBJ) $(LOADLIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

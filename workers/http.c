@@ -1,0 +1,369 @@
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "server/log.h"
+#include "workers/chat.h"
+#include "workers/http.h"
+#include "workers/proxy.h"
+#include "workers/routes.h"
+#include "workers/worker.h"
+
+static struct MHD_Daemon *public_daemon;
+static struct MHD_Daemon *admin_daemon;
+static int64_t open_connections;
+static int64_t deferred_count;
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void http_reply_clear(struct http_reply *reply)
+{
+	free(reply->body);
+	for (int i = 0; i < reply->header_count; i++) {
+		free(reply->header_names[i]);
+		free(reply->header_values[i]);
+	}
+	memset(reply, 0, sizeof(*reply));
+}
+
+void http_reply_text(struct http_reply *reply, int status, const char *content_type,
+		     const char *text, size_t len)
+{
+	free(reply->body);
+	reply->status = status;
+	reply->content_type = content_type;
+	reply->body = malloc(len + 1);
+	if (reply->body) {
+		memcpy(reply->body, text, len);
+		reply->body[len] = '\0';
+		reply->body_len = len;
+	}
+}
+
+void http_reply_json(struct http_reply *reply, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	free(reply->body);
+	reply->status = status;
+	reply->content_type = "application/json";
+	reply->body = text;
+	reply->body_len = text ? strlen(text) : 0;
+}
+
+void http_reply_error(struct http_reply *reply, int status, const char *code, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	http_reply_json(reply, status,
+			json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
+}
+
+void http_reply_header(struct http_reply *reply, const char *name, const char *value)
+{
+	for (int i = 0; i < reply->header_count; i++) {
+		if (strcasecmp(reply->header_names[i], name) == 0) {
+			free(reply->header_values[i]);
+			reply->header_values[i] = strdup(value);
+			return;
+		}
+	}
+	if (reply->header_count == HTTP_MAX_HEADERS)
+		return;
+	reply->header_names[reply->header_count] = strdup(name);
+	reply->header_values[reply->header_count] = strdup(value);
+	reply->header_count++;
+}
+
+const char *http_header(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(struct http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_defer(struct http_request *req)
+{
+	req->phase = PHASE_DEFERRED;
+	__atomic_fetch_add(&deferred_count, 1, __ATOMIC_RELAXED);
+	MHD_suspend_connection(req->conn);
+}
+
+void http_resume(struct http_request *req)
+{
+	MHD_resume_connection(req->conn);
+	__atomic_fetch_sub(&deferred_count, 1, __ATOMIC_RELAXED);
+}
+
+/* Headers every reply carries. */
+static void add_common_headers(struct http_request *req, struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Request-ID", req->request_id);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+enum MHD_Result http_send_reply(struct http_request *req)
+{
+	struct http_reply *reply = &req->reply;
+	if (!reply->status)
+		http_reply_error(reply, 500, "internal_error", "the server produced no reply");
+
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		reply->body_len, reply->body ? reply->body : (char *)"", MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	if (reply->content_type)
+		MHD_add_response_header(resp, "Content-Type", reply->content_type);
+	for (int i = 0; i < reply->header_count; i++)
+		MHD_add_response_header(resp, reply->header_names[i], reply->header_values[i]);
+	add_common_headers(req, resp);
+
+	req->status_sent = reply->status;
+	req->bytes_sent = reply->body_len;
+	req->phase = PHASE_SENT;
+	enum MHD_Result rc = MHD_queue_response(req->conn, (unsigned)reply->status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* Keeps a client's X-Request-ID when it is short and plain, else makes one. */
+static void request_id_init(struct http_request *req)
+{
+	const char *given = http_header(req, "X-Request-ID");
+	if (given && strlen(given) >= 8 && strlen(given) < sizeof(req->request_id) &&
+	    strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == strlen(given)) {
+		snprintf(req->request_id, sizeof(req->request_id), "%s", given);
+		return;
+	}
+	unsigned char raw[8];
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		memset(raw, 0, sizeof(raw));
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(req->request_id + i * 2, 3, "%02x", raw[i]);
+}
+
+static void client_ip_init(struct http_request *req)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char peer[64] = "unknown";
+	if (info && info->client_addr) {
+		const struct sockaddr *sa = info->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, sizeof(peer));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof(peer));
+	}
+	proxy_client_ip(peer, http_header(req, "X-Forwarded-For"), req->client_ip, sizeof(req->client_ip));
+}
+
+static struct http_request *request_new(struct MHD_Connection *conn, const char *url,
+					const char *method, bool admin)
+{
+	struct http_request *req = calloc(1, sizeof(*req));
+	if (!req)
+		return NULL;
+	req->conn = conn;
+	req->admin = admin;
+	req->started_us = now_us();
+	snprintf(req->method, sizeof(req->method), "%s", method);
+	snprintf(req->path, sizeof(req->path), "%s", url);
+	request_id_init(req);
+	client_ip_init(req);
+	return req;
+}
+
+/* Appends a piece of the body; the first call already bounded its size by
+ * Content-Length, so more bytes than announced are dropped. */
+static void request_append_body(struct http_request *req, const char *data, size_t len)
+{
+	if (!req->body) {
+		req->body = malloc(req->body_expected + 1);
+		if (!req->body)
+			return;
+	}
+	if (len > req->body_expected - req->body_len)
+		len = req->body_expected - req->body_len;
+	memcpy(req->body + req->body_len, data, len);
+	req->body_len += len;
+	req->body[req->body_len] = '\0';
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	bool admin = cls != NULL;
+	struct http_request *req = *con_cls;
+
+	if (!req) {
+		req = request_new(conn, url, method, admin);
+		if (!req)
+			return MHD_NO;
+		*con_cls = req;
+		if (routes_begin(req) < 0)
+			return http_send_reply(req);
+		req->phase = PHASE_BODY;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		request_append_body(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (req->phase == PHASE_BODY)
+		return routes_dispatch(req);
+	if (req->phase == PHASE_DEFERRED)
+		return req->turn ? chat_resumed(req) : http_send_reply(req);
+	return MHD_YES;
+}
+
+static void access_log(const struct http_request *req, int64_t duration_us)
+{
+	const struct config *cfg = worker_self->cfg;
+	if (!cfg->access_log)
+		return;
+	log_write(LOG_INFO, req->request_id, "access",
+		  "client=%s method=%s path=%s status=%d bytes=%llu duration_ms=%.1f",
+		  req->client_ip, req->method, req->path, req->status_sent,
+		  (unsigned long long)req->bytes_sent, (double)duration_us / 1000.0);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode code)
+{
+	struct http_request *req = *con_cls;
+	if (!req)
+		return;
+	*con_cls = NULL;
+
+	int64_t duration = now_us() - req->started_us;
+	struct shm_worker *slot = worker_self->slot;
+	int status_class = req->status_sent / 100 - 2;
+	if (status_class >= 0 && status_class < 4)
+		shm_add(&slot->requests[req->route][status_class], 1);
+	if (req->route != ROUTE_CHAT)
+		shm_observe(slot, HIST_REQUEST, duration);
+	access_log(req, duration);
+
+	if (req->turn)
+		chat_completed(req, code != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+	http_reply_clear(&req->reply);
+	free(req->body);
+	free(req);
+
+	/* Back to the keep-alive timeout until the next request's headers. */
+	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+				  (unsigned int)worker_self->cfg->timeout_keep_alive);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	int64_t delta = code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
+	__atomic_fetch_add(&open_connections, delta, __ATOMIC_RELAXED);
+	shm_gauge_add(&worker_self->slot->connections, delta);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned int)worker_self->cfg->header_timeout);
+}
+
+int64_t http_open_connections(void)
+{
+	return __atomic_load_n(&open_connections, __ATOMIC_RELAXED);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t len = strlen(msg);
+	while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
+		msg[--len] = '\0';
+	log_debug("libmicrohttpd", "%s", msg);
+}
+
+/* Poll, not epoll: MHD 0.9.75 can abort in MHD_quiesce_daemon() with an
+ * epoll thread pool when a worker thread races it, and a drain must not
+ * crash. Suspended streams leave the poll set, so poll stays cheap. */
+static struct MHD_Daemon *daemon_start(int fd, int threads, unsigned limit, void *cls)
+{
+	const struct config *cfg = worker_self->cfg;
+	return MHD_start_daemon(
+		MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_request, cls,
+		MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+		MHD_OPTION_CONNECTION_LIMIT, limit,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_keep_alive,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_END);
+}
+
+int http_start(void)
+{
+	const struct config *cfg = worker_self->cfg;
+	/* MHD splits the limit across its threads. */
+	unsigned limit = (unsigned)cfg->limit_concurrency;
+
+	public_daemon = daemon_start(worker_self->public_fd, cfg->threads_per_worker, limit, NULL);
+	if (!public_daemon) {
+		log_error("http_start_failed", "MHD_start_daemon() failed for the public listener");
+		return -1;
+	}
+	if (worker_self->admin_fd >= 0) {
+		admin_daemon = daemon_start(worker_self->admin_fd, 1, 256, (void *)1);
+		if (!admin_daemon) {
+			log_error("http_start_failed", "MHD_start_daemon() failed for the admin listener");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Quiesced daemons stop accepting, but the shared listening socket stays
+ * open and is never shut down: the other workers keep accepting on it. */
+void http_stop(int64_t deadline_ms)
+{
+	if (public_daemon)
+		MHD_quiesce_daemon(public_daemon);
+	if (admin_daemon)
+		MHD_quiesce_daemon(admin_daemon);
+
+	chat_drain_all();
+	while (shm_now_ms() < deadline_ms && (chat_active_count() > 0 || http_open_connections() > 0)) {
+		struct timespec pause = { 0, 20 * 1000000 };
+		nanosleep(&pause, NULL);
+		if (chat_active_count() == 0)
+			break;
+	}
+	chat_close_all();
+	/* MHD aborts when stopped with suspended connections, so every stream
+	 * must have been resumed and ended before this. */
+	while (chat_suspended_count() > 0 || __atomic_load_n(&deferred_count, __ATOMIC_RELAXED) > 0) {
+		struct timespec pause = { 0, 10 * 1000000 };
+		nanosleep(&pause, NULL);
+	}
+	if (public_daemon)
+		MHD_stop_daemon(public_daemon);
+	if (admin_daemon)
+		MHD_stop_daemon(admin_daemon);
+	public_daemon = admin_daemon = NULL;
+}
