@@ -7,17 +7,17 @@
 #include "tests/load/load_loop.h"
 #include "tests/load/load_stats.h"
 
-/* Health probes: each probe is one GET; latency is counted for 200s only. */
+/* Health probes. Each probe is one GET, and latency is counted for 200s only. */
 struct load_healthz_result {
 	uint64_t probes;             /* finished probes */
-	uint64_t ok;                 /* of those, answered 200 */
+	uint64_t ok;                 /* of those, the ones with status 200 */
 	struct load_samples latency; /* ms, from start to end of the response */
 	struct load_counts errors;   /* http_<status>, connect, timeout, failed */
 };
 
 struct load_probe;
 
-/* Sends GET url at a fixed rate on a load_loop, whatever the answers. */
+/* Sends GET url at a fixed rate on a load_loop, whatever the responses. */
 struct load_prober {
 	struct load_loop *loop;
 	struct load_healthz_result *result;

@@ -73,10 +73,10 @@ void load_result_free(struct load_result *result)
 	load_samples_free(&result->healthz.latency);
 }
 
-static void fail_run(struct engine *engine, const char *what)
+static void fail_run(struct engine *engine, const char *reason)
 {
 	if (!engine->failed)
-		snprintf(engine->err, engine->err_size, "%s", what);
+		snprintf(engine->err, engine->err_size, "%s", reason);
 	engine->failed = true;
 }
 
@@ -281,14 +281,22 @@ static void print_progress(struct engine *engine, double now_ms, bool last)
 	const struct load_result *result = engine->result;
 	uint64_t finished = result->ok + result->failed;
 	double window_s = (now_ms - engine->last_progress_ms) / 1000.0;
-	double rate = window_s > 0 ? (double)(finished - engine->finished_at_last_progress) / window_s
-				   : 0;
+	double rate = 0;
 
-	fprintf(engine->progress, "%s[%6.1f s] turns done %llu, in flight %zu, errors %llu, %.1f turns/s%s",
-		engine->progress_inline ? "\r" : "", (now_ms - engine->start_ms) / 1000.0,
-		(unsigned long long)finished, engine->turns_in_flight,
-		(unsigned long long)result->failed, rate,
-		engine->progress_inline ? (last ? "\033[K\n" : "\033[K") : "\n");
+	if (window_s > 0)
+		rate = (double)(finished - engine->finished_at_last_progress) / window_s;
+
+	/* On a terminal the line is rewritten in place: carriage return first,
+	 * then erase to the end of the line, and a newline only at the end. */
+	const char *start = engine->progress_inline ? "\r" : "";
+	const char *end = "\n";
+
+	if (engine->progress_inline)
+		end = last ? "\033[K\n" : "\033[K";
+	fprintf(engine->progress,
+		"%s[%6.1f s] turns done %llu, in flight %zu, errors %llu, %.1f turns/s%s", start,
+		(now_ms - engine->start_ms) / 1000.0, (unsigned long long)finished,
+		engine->turns_in_flight, (unsigned long long)result->failed, rate, end);
 	fflush(engine->progress);
 	engine->last_progress_ms = now_ms;
 	engine->finished_at_last_progress = finished;

@@ -52,7 +52,7 @@ void load_sse_init(struct load_sse *parser, size_t max_bytes, load_sse_event_fn 
 
 /* Parses len bytes, calling the callbacks for each complete event and
  * comment. Returns 0, or -1 when a line or an event's data exceeds max_bytes
- * or memory runs out; the parser then rejects all further input until
+ * or memory runs out. After -1 the parser rejects all input until
  * load_sse_reset. */
 int load_sse_feed(struct load_sse *parser, const char *bytes, size_t len);
 

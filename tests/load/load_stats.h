@@ -8,8 +8,8 @@
  * Latency samples and their percentiles. Percentiles use the nearest-rank
  * method on the sorted samples: the p-th percentile of n samples is the
  * sample at 1-based rank ceil(p / 100 * n), so it is always one of the
- * samples and never an interpolation. The load generator of the original
- * Python design (chat.js) uses the same method, so the figures compare.
+ * samples and never an interpolation. The load generator that measured the
+ * Python system maitred replaces used the same method, so figures compare.
  */
 struct load_samples {
 	double *values; /* milliseconds */

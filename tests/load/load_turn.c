@@ -162,7 +162,7 @@ static void on_event(void *context, const char *type, const char *data, size_t d
 	else if (strcmp(type, "error") == 0)
 		handle = handle_error;
 
-	/* Clients ignore event types they do not know, as the contract says. */
+	/* The HTTP contract lets servers add event types, which clients ignore. */
 	if (!handle) {
 		turn->events.other++;
 		return;

@@ -42,8 +42,8 @@ static void install_signal_handlers(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Raises the open-file limit to the hard limit, since every guest in
- * flight holds a socket, and warns when even that is too low. */
+/* Raises the open-file limit to the hard limit, because every guest in
+ * flight uses a socket, and warns when even that is too low. */
 static void raise_open_file_limit(unsigned users)
 {
 	struct rlimit limit;

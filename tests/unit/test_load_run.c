@@ -183,7 +183,7 @@ static void write_all(int fd, const char *text)
 	}
 }
 
-/* Answers one connection. The first message ("first") must come without a
+/* Serves one connection. The first message ("first") must come without a
  * session id and gets SERVER_SESSION in its meta event; the second must
  * carry SERVER_SESSION. Any other request gets 400. */
 static void answer_connection(int fd)
@@ -217,7 +217,7 @@ static void answer_connection(int fd)
 		      "event: done\ndata: {\"reply\":\"Hello there\"}\n\n");
 }
 
-/* Forks a server on listen_fd that answers each connection in its own
+/* Forks a server on listen_fd that serves each connection in its own
  * process. It ends itself after 10 s if the test does not kill it. */
 static pid_t start_canned_server(int listen_fd)
 {
