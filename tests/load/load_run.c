@@ -133,6 +133,10 @@ static void record_turn(struct engine *engine, struct guest *guest, bool ok)
 	struct load_result *result = engine->result;
 	const struct load_turn *record = &guest->record;
 	char status[24] = "none";
+	long connects = 0;
+
+	curl_easy_getinfo(guest->transfer.easy, CURLINFO_NUM_CONNECTS, &connects);
+	result->connections += (uint64_t)connects;
 
 	if (record->status)
 		snprintf(status, sizeof(status), "%ld", record->status);
@@ -239,13 +243,10 @@ static void on_turn_done(struct load_transfer *transfer, CURLcode code, double n
 {
 	struct guest *guest = transfer->owner;
 	struct engine *engine = guest->engine;
-	long connects = 0;
 
 	guest->in_flight = false;
 	engine->turns_in_flight--;
 	note_response(guest);
-	curl_easy_getinfo(transfer->easy, CURLINFO_NUM_CONNECTS, &connects);
-	engine->result->connections += (uint64_t)connects;
 	record_turn(engine, guest, load_turn_finish(&guest->record, transport_of(code), now_ms));
 	if (guest->record.session_id[0])
 		memcpy(guest->session_id, guest->record.session_id, sizeof(guest->session_id));

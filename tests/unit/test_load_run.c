@@ -92,6 +92,38 @@ TEST(load_run_stops_at_duration)
 	close(fd);
 }
 
+TEST(load_run_counts_timeouts)
+{
+	struct load_options options;
+	struct load_scenario scenario;
+	struct load_result result;
+	char url[64], err[256] = "";
+	int port = 0;
+	int fd = listen_loopback(&port);
+
+	CHECK(fd >= 0);
+	prepare_options(&options, url, sizeof(url), port);
+	options.users = 2;
+	options.turns = 2;
+	options.timeout_ms = 200;
+	options.duration_s = 5;
+	parse_scenario(&scenario);
+	load_result_init(&result);
+
+	CHECK_INT(load_run(&options, &scenario, NULL, NULL, false, &result, err, sizeof(err)), 0);
+	CHECK(!result.deadline_reached);
+	CHECK_INT(result.started, 4);
+	CHECK_INT(load_counts_get(&result.errors, "timeout"), 4);
+	CHECK(result.elapsed_s >= 0.4);
+	CHECK(result.elapsed_s < 2);
+	CHECK_INT(result.connections, 4);
+
+	load_result_free(&result);
+	load_scenario_free(&scenario);
+	load_options_free(&options);
+	close(fd);
+}
+
 TEST(load_run_counts_connect_errors)
 {
 	struct load_options options;
