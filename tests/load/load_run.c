@@ -6,8 +6,8 @@
 #include "tests/load/load_loop.h"
 #include "tests/load/load_run.h"
 
-/* The longest message after "{guest}" expansion, in bytes, with room for
- * 2000 four-byte characters. */
+/* The maximum message size in bytes after "{guest}" expansion: room for
+ * 2000 four-byte characters and the guest number. */
 #define MESSAGE_BUFFER_BYTES (LOAD_MESSAGE_MAX_CHARS * 4 + 256)
 
 struct engine;

@@ -4,7 +4,7 @@
 #include "tests/load/load_report.h"
 #include "tests/unit/test.h"
 
-/* Fills a result as a short run with two ok turns and one 429 would. */
+/* Fills a result like that of a short run with two ok turns and one 429. */
 static void fill_result(struct load_options *options, struct load_result *result)
 {
 	load_options_default(options);
@@ -39,7 +39,8 @@ static json_t *report_as_json(struct load_options *options, struct load_result *
 	CHECK(out != NULL);
 	CHECK_INT(load_report_json(out, options, result), 0);
 	fclose(out);
-	CHECK(len > 0 && text[len - 1] == '\n');
+	CHECK(len > 0);
+	CHECK(text[len - 1] == '\n');
 	CHECK(strchr(text, '\n') == text + len - 1);
 
 	json_t *json = json_loads(text, 0, NULL);
