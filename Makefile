@@ -7,8 +7,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -I. -Ibuild -D_GNU_SOURCE $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lpthread -lrt -lm
+override CFLAGS += -std=gnu11 $(WARN) -I. -Ibuild -D_GNU_SOURCE $(PKG_CFLAGS)
+override LDLIBS += $(PKG_LIBS) -lpthread -lrt -lm
 
 BUILD   ?= build
 SRC     := $(wildcard server/*.c shm/*.c workers/*.c)
@@ -24,8 +24,14 @@ LOADLIB := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/load/main.c,$(wildcard
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all run test unit asan clean install services-stop
+.PHONY: all run test unit asan clean install deps deps-test
 all: maitred maitred-load
+
+# Installs missing Debian packages as root, or prints the apt-get line.
+deps:
+	@sh deploy/dev/install-deps.sh run
+deps-test:
+	@sh deploy/dev/install-deps.sh test
 
 maitred: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -54,7 +60,8 @@ $(BUILD)/unit-tests: $(UNITOBJ) $(LIBOBJ) $(LOADLIB)
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
-test: all $(BUILD)/unit-tests
+test: deps-test
+	$(MAKE) all $(BUILD)/unit-tests
 	sh tests/run.sh
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
@@ -63,7 +70,8 @@ asan:
 		LDFLAGS="-fsanitize=address,undefined" build-asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit-tests
 
-run: all
+run: deps
+	$(MAKE) all
 	sh deploy/dev/run.sh
 
 install: maitred maitred-load

@@ -72,7 +72,8 @@ static const struct setting settings[] = {
 	STR_SETTING("TRUSTED_PROXIES", trusted_proxies, "", "peers whose X-Forwarded-For is believed (addresses or CIDR, comma-separated)"),
 	STR_SETTING("PROMPTS_DIR", prompts_dir, "", "folder with prompt files that replace the built-in ones"),
 	STR_SETTING("SHM_NAME", shm_name, "", "shared-memory region name; empty: /maitred-PORT"),
-	STR_SETTING("RESTAURANT_NAME", restaurant_name, "", "name on the chat page; empty: the database's"),
+	STR_SETTING("RESTAURANT_NAME", restaurant_name, "Le Petit Maitre", "restaurant name on the chat page and in the agents' prompts"),
+	STR_SETTING("BRAND_COLOR", brand_color, "#7a2e2e", "main colour of the chat page, #rrggbb"),
 	STR_SETTING("CONFIG_FILE", config_file, "", "file of KEY=VALUE lines, re-read on SIGHUP"),
 };
 
@@ -264,6 +265,11 @@ static int config_check(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->shm_name[0] && (cfg->shm_name[0] != '/' || strchr(cfg->shm_name + 1, '/'))) {
 		snprintf(err, errlen, "invalid SHM_NAME=%s: expected one leading / and no other",
 			 cfg->shm_name);
+		return -1;
+	}
+	if (strlen(cfg->brand_color) != 7 || cfg->brand_color[0] != '#' ||
+	    strspn(cfg->brand_color + 1, "0123456789abcdefABCDEF") != 6) {
+		snprintf(err, errlen, "invalid BRAND_COLOR=%s: expected #rrggbb", cfg->brand_color);
 		return -1;
 	}
 	if (cfg->openai_first_token_timeout > cfg->openai_timeout) {

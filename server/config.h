@@ -57,7 +57,8 @@ struct config {
 	char trusted_proxies[512];  /* comma-separated addresses or CIDR blocks */
 	char prompts_dir[512];      /* "" uses the built-in prompts */
 	char shm_name[64];          /* "" derives "/maitred-<port>" */
-	char restaurant_name[128];  /* shown on the chat page; "" uses the database */
+	char restaurant_name[128];  /* shown on the chat page and told to the model */
+	char brand_color[16];       /* the chat page's main colour, #rrggbb */
 	char config_file[512];
 };
 

@@ -71,7 +71,7 @@ struct shm_worker {
 	int32_t state;             /* enum shm_worker_state */
 	int64_t started_ms;        /* wall clock, ms since the epoch */
 	int64_t heartbeat_ms;      /* monotonic clock of the last heartbeat */
-	uint32_t restarts;
+	uint64_t restarts;
 	uint32_t generation;       /* configuration generation it runs */
 	int wake_fd;               /* eventfd, inherited from the master */
 

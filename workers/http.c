@@ -8,6 +8,7 @@
 
 #include "server/log.h"
 #include "workers/chat.h"
+#include "workers/dispatch.h"
 #include "workers/http.h"
 #include "workers/proxy.h"
 #include "workers/routes.h"
@@ -308,7 +309,7 @@ static struct MHD_Daemon *daemon_start(int fd, int threads, unsigned limit, void
 		MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, cls,
 		MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
 		MHD_OPTION_CONNECTION_LIMIT, limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_keep_alive,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -347,14 +348,13 @@ void http_stop(int64_t deadline_ms)
 	if (admin_daemon)
 		MHD_quiesce_daemon(admin_daemon);
 
-	chat_drain_all();
 	while (shm_now_ms() < deadline_ms && (chat_active_count() > 0 || http_open_connections() > 0)) {
 		struct timespec pause = { 0, 20 * 1000000 };
 		nanosleep(&pause, NULL);
 		if (chat_active_count() == 0)
 			break;
 	}
-	chat_close_all();
+	dispatch_close_all();
 	/* MHD aborts when stopped with suspended connections, so every stream
 	 * must have been resumed and ended before this. */
 	while (chat_suspended_count() > 0 || __atomic_load_n(&deferred_count, __ATOMIC_RELAXED) > 0) {

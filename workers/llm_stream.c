@@ -444,11 +444,16 @@ static int handle_payload(struct llm_stream *s, const char *data, size_t len)
 		return 0;
 	}
 
-	/* The payload is not quoted in the message: it may hold a guest's data. */
 	chunk = json_loadb(data, len, 0, &jerr);
-	if (!chunk)
+	if (!chunk) {
+		/* jansson ends some messages with "near '<token>'", a piece of
+		 * the payload that may hold a guest's data, so it is cut off. */
+		char *near = strstr(jerr.text, " near '");
+		if (near)
+			*near = '\0';
 		return fail(s, "model stream line %lu: event data is not valid JSON: %s at byte %d",
 			    s->line_number, jerr.text, jerr.position);
+	}
 	if (!json_is_object(chunk)) {
 		rc = fail(s, "model stream line %lu: event data is a JSON %s, expected an object",
 			  s->line_number, json_type_name(chunk));

@@ -275,6 +275,12 @@ static const struct stream_case cases[] = {
 		.feed_rc = -1, .content = "a", .finish_reason = "", .message = "line 4: event data is not valid JSON",
 	},
 	{
+		.name = "JSON error without the token",
+		.input = "data: {\"content\" \"+33 1 23 45 67 89\"}\n\n",
+		.feed_rc = -1, .content = "", .finish_reason = "",
+		.message = "event data is not valid JSON: ':' expected at byte",
+	},
+	{
 		.name = "invalid UTF-8 rejected",
 		.input = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\xC3\x28\"}}]}\n\n",
 		.feed_rc = -1, .content = "", .finish_reason = "", .message = "not valid JSON",
@@ -567,6 +573,17 @@ TEST(llm_stream_null_callback)
 	CHECK_INT(llm_stream_finish(s), 0);
 	CHECK_STR(llm_stream_result(s)->content, "quiet");
 	CHECK_STR(llm_stream_error(s), "");
+	llm_stream_free(s);
+}
+
+TEST(llm_stream_error_hides_payload)
+{
+	static const char input[] = "data: {\"content\" \"+33 1 23 45 67 89\"}\n\n";
+	struct llm_stream *s = llm_stream_new(NULL, NULL);
+
+	CHECK_INT(llm_stream_feed(s, input, strlen(input)), -1);
+	CHECK(strstr(llm_stream_error(s), "+33") == NULL);
+	CHECK(strstr(llm_stream_error(s), "not valid JSON") != NULL);
 	llm_stream_free(s);
 }
 

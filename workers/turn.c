@@ -1,0 +1,131 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/log.h"
+#include "shm/region.h"
+#include "workers/llm_stream.h"
+#include "workers/turn.h"
+#include "workers/worker.h"
+
+struct turn *turn_new(struct http_request *req, const char *message, const char *session_id, bool sse)
+{
+	struct turn *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->message = strdup(message);
+	if (!t->message) {
+		free(t);
+		return NULL;
+	}
+	t->refs = 2;
+	t->req = req;
+	t->sse = sse;
+	t->run_idx = -1;
+	t->fd = -1;
+	t->next_event_id = 1;
+	t->started_ms = shm_now_ms();
+	t->deadline_ms = t->started_ms + worker_self->cfg->turn_timeout;
+	t->last_write_ms = t->started_ms;
+	pthread_mutex_init(&t->mu, NULL);
+	snprintf(t->id, sizeof(t->id), "%s", req->request_id);
+	snprintf(t->session_id, sizeof(t->session_id), "%s", session_id);
+	snprintf(t->client_ip, sizeof(t->client_ip), "%s", req->client_ip);
+	return t;
+}
+
+void turn_ref(struct turn *t)
+{
+	__atomic_fetch_add(&t->refs, 1, __ATOMIC_RELAXED);
+}
+
+static void turn_free(struct turn *t)
+{
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->headers);
+	llm_stream_free(t->parser);
+	json_decref(t->session);
+	json_decref(t->convo);
+	json_decref(t->reservation);
+	json_decref(t->tool_calls_done);
+	free(t->request_body);
+	free(t->error_body);
+	free(t->reply);
+	free(t->out);
+	free(t->message);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+}
+
+void turn_unref(struct turn *t)
+{
+	if (__atomic_sub_fetch(&t->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		turn_free(t);
+}
+
+static int out_reserve(struct turn *t, size_t more)
+{
+	if (t->out_len + more + 1 <= t->out_cap)
+		return 0;
+	size_t cap = t->out_cap ? t->out_cap : 1024;
+	while (cap < t->out_len + more + 1)
+		cap *= 2;
+	char *grown = realloc(t->out, cap);
+	if (!grown)
+		return -1;
+	t->out = grown;
+	t->out_cap = cap;
+	return 0;
+}
+
+static void out_append_locked(struct turn *t, const char *text, size_t len)
+{
+	if (out_reserve(t, len) < 0)
+		return;
+	memcpy(t->out + t->out_len, text, len);
+	t->out_len += len;
+	t->out[t->out_len] = '\0';
+	t->last_write_ms = shm_now_ms();
+}
+
+void turn_emit(struct turn *t, const char *event, json_t *data)
+{
+	char *json = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
+	if (!json)
+		return;
+
+	pthread_mutex_lock(&t->mu);
+	if (t->sse && !t->finished && t->req) {
+		char head[96];
+		int n = snprintf(head, sizeof(head), "id: %llu\nevent: %s\ndata: ",
+				 (unsigned long long)t->next_event_id++, event);
+		out_append_locked(t, head, (size_t)n);
+		out_append_locked(t, json, strlen(json));
+		out_append_locked(t, "\n\n", 2);
+		turn_wake_locked(t);
+	}
+	pthread_mutex_unlock(&t->mu);
+	free(json);
+}
+
+void turn_emit_comment(struct turn *t, const char *text)
+{
+	pthread_mutex_lock(&t->mu);
+	if (t->sse && t->decided && !t->finished && t->req) {
+		out_append_locked(t, ": ", 2);
+		out_append_locked(t, text, strlen(text));
+		out_append_locked(t, "\n\n", 2);
+		turn_wake_locked(t);
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+void turn_finish_output(struct turn *t)
+{
+	pthread_mutex_lock(&t->mu);
+	t->finished = true;
+	turn_wake_locked(t);
+	pthread_mutex_unlock(&t->mu);
+}
