@@ -216,6 +216,31 @@ static int create_booking(struct offline_turn *turn, json_t *draft)
 	return rc;
 }
 
+void offline_say_pending_question(struct offline_turn *turn)
+{
+	static const struct {
+		const char *detail;
+		const char *question;
+	} questions[] = {
+		{ "party_size", "for how many people should I book?" },
+		{ "date", "which day would you like to come?" },
+		{ "time", "what time would you like?" },
+		{ "name", "what name should I put the booking under?" },
+		{ "phone", "what phone number should I note?" },
+		{ "code", "what is your booking code?" },
+	};
+	const char *asked = offline_state_str(turn->state, "asked");
+
+	if (!asked || !offline_state_str(turn->state, "task"))
+		return;
+	for (size_t k = 0; k < sizeof(questions) / sizeof(questions[0]); k++) {
+		if (strcmp(asked, questions[k].detail) == 0) {
+			offline_say(turn, " To go on with your booking: %s", questions[k].question);
+			return;
+		}
+	}
+}
+
 /* Asks for the first missing detail, checks the table is free once party,
  * day and time are known, and books when everything is there. */
 static int next_step(struct offline_turn *turn, json_t *draft)
@@ -301,8 +326,8 @@ static int run_book(struct offline_turn *turn, json_t *draft, bool details)
 }
 
 /* Returns true when the message continues or starts a booking, finding or
- * cancelling; false for thanks, goodbyes and questions about other things
- * once no booking is in progress. */
+ * cancelling. Returns false for thanks, goodbyes and questions about other
+ * things once no booking is in progress. */
 static bool wants_booking_help(const struct offline_turn *turn, bool details)
 {
 	return details || offline_state_str(turn->state, "task") ||

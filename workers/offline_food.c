@@ -204,6 +204,10 @@ static int say_search_answer(struct offline_turn *turn, struct menu_query *q)
 
 static void say_overview(struct offline_turn *turn, const json_t *menu)
 {
+	if (json_array_size(menu) == 0) {
+		offline_say(turn, "Sorry, I can't find any dishes on our menu right now.");
+		return;
+	}
 	offline_say(turn, "Here is our menu: ");
 	say_list(turn, menu);
 	offline_say(turn, ". Ask me about any dish, a diet (vegan, vegetarian, gluten-free...), "
@@ -238,7 +242,7 @@ static int answer_menu(struct offline_turn *turn)
 	return rc;
 }
 
-int offline_food_turn(struct offline_turn *turn)
+static int answer(struct offline_turn *turn)
 {
 	unsigned intents = turn->nlu.intents;
 
@@ -248,4 +252,13 @@ int offline_food_turn(struct offline_turn *turn)
 		return answer_menu(turn);
 	offline_say_general(turn);
 	return 0;
+}
+
+int offline_food_turn(struct offline_turn *turn)
+{
+	int rc = answer(turn);
+
+	if (rc == 0)
+		offline_say_pending_question(turn);
+	return rc;
 }

@@ -58,16 +58,22 @@ enum agent_kind router_pick(const char *message, const json_t *state)
 		return AGENT_BOOKING;
 	if (r.party_size && (r.date[0] || r.time[0]))
 		return AGENT_BOOKING;
+	/* "Are you open on Sunday at 8?" asks about hours, not for a table. */
+	if ((r.party_size || r.date[0] || r.time[0]) && !(r.intents & NLU_INTENT_HOURS))
+		return AGENT_BOOKING;
 	if (r.intents & (NLU_INTENT_MENU | NLU_INTENT_HOURS))
 		return AGENT_FOOD;
-	if (has_booking_detail(&r) && (booking_in_progress(state) || last_agent == AGENT_BOOKING))
+	/* The booking agent asked for a detail ("What name should I put the
+	 * booking under?"): a short answer goes back to it even after a menu
+	 * question in between. */
+	if (json_is_string(json_object_get(state, "asked")) && !(r.intents & NLU_INTENT_ELSEWHERE) &&
+	    (has_booking_detail(&r) || r.number >= 0 ||
+	     count_words(message ? message : "") <= FOLLOW_UP_WORDS))
 		return AGENT_BOOKING;
-	if (r.party_size && (r.intents & NLU_INTENT_ELSEWHERE))
+	if (has_booking_detail(&r) && (booking_in_progress(state) || last_agent == AGENT_BOOKING))
 		return AGENT_BOOKING;
 	if (has_last && (has_booking_detail(&r) || r.answer != NLU_ANSWER_NONE || r.number >= 0 ||
 			 count_words(message ? message : "") <= FOLLOW_UP_WORDS))
 		return last_agent;
-	if (r.date[0] || r.time[0] || r.party_size)
-		return AGENT_BOOKING;
 	return has_last ? last_agent : AGENT_FOOD;
 }

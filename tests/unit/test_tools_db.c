@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "server/migrate.h"
+#include "workers/tool_parse.h"
+#include "workers/tools.h"
 #include "tests/unit/test.h"
 #include "tests/unit/test_tools_db.h"
 
@@ -145,4 +147,75 @@ PGconn *test_db_connect(const char *topic)
 	}
 	database_name(topic, name, sizeof(name));
 	return connect_to(url, name);
+}
+
+PGconn *test_tools_pg(void)
+{
+	static PGconn *shared;
+	static bool tried;
+
+	if (!tried) {
+		tried = true;
+		shared = test_db_create("tools", true);
+	} else if (!shared && !getenv("MAITRED_TEST_DATABASE_URL")) {
+		printf("skipped: MAITRED_TEST_DATABASE_URL not set\n");
+	} else if (!shared) {
+		test_fail(__FILE__, __LINE__, "the tools database could not be made");
+	}
+	return shared;
+}
+
+json_t *test_tool(PGconn *pg, time_t now, const char *name, const char *args, int *status)
+{
+	struct tool_ctx ctx = {.pg = pg, .now = now};
+	json_error_t error;
+	json_t *parsed = json_loads(args, 0, &error);
+	json_t *result;
+
+	if (!parsed) {
+		test_fail(__FILE__, __LINE__, "test arguments are not JSON: %s: %s", args,
+			  error.text);
+		*status = 0;
+		return json_object();
+	}
+	*status = 0;
+	result = tool_run(&ctx, name, parsed, status);
+	json_decref(parsed);
+	return result;
+}
+
+time_t test_instant(const char *iso)
+{
+	long long epoch;
+
+	return tool_parse_instant(iso, &epoch) < 0 ? (time_t)-1 : (time_t)epoch;
+}
+
+long long test_db_integer(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+	long long value = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		value = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		test_fail(__FILE__, __LINE__, "%s failed: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	return value;
+}
+
+void test_add_clock_change_hours(PGconn *pg)
+{
+	test_db_exec(pg,
+		"INSERT INTO opening_exceptions (date, closed, reason) VALUES"
+		" ('2027-03-28', false, 'Clock change test'),"
+		" ('2026-10-25', false, 'Clock change test')"
+		" ON CONFLICT (date) DO NOTHING");
+	test_db_exec(pg,
+		"INSERT INTO opening_exception_intervals (date, opens, closes)"
+		" SELECT d, '01:00', '05:00' FROM unnest(ARRAY[date '2027-03-28',"
+		"                                              date '2026-10-25']) AS d"
+		" WHERE NOT EXISTS (SELECT 1 FROM opening_exception_intervals i"
+		"                   WHERE i.date = d)");
 }
