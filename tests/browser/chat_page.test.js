@@ -14,6 +14,7 @@ const AXE = require.resolve('axe-core/axe.min.js');
 
 const offlineCases = [];
 const onlineCases = [];
+const brandedCases = [];
 
 function offline(name, fn) {
 	offlineCases.push({ name: name, fn: fn });
@@ -21,6 +22,10 @@ function offline(name, fn) {
 
 function online(name, fn) {
 	onlineCases.push({ name: name, fn: fn });
+}
+
+function branded(name, fn) {
+	brandedCases.push({ name: name, fn: fn });
 }
 
 function check(condition, message) {
@@ -591,6 +596,28 @@ online('lost connection ends as interrupted', async function (t) {
 	await steps.checkNoProblems(chat.problems);
 });
 
+/* ---- another restaurant's name and a light brand colour ---- */
+
+const BRAND_NAME = 'Chez <b>Léa</b> & Fils';
+const BRAND_COLOR = '#f5c518';
+
+branded('light brand colour keeps contrast', async function (t) {
+	const chat = await steps.openChat(t.browser, t.server, { viewport: PHONE_VIEWPORT, bypassCSP: true });
+	t.context = chat.context;
+	const page = chat.page;
+	check(await page.textContent('h1') === BRAND_NAME, 'the name is not shown as text: ' + await page.textContent('h1'));
+	check(await page.locator('h1 b').count() === 0, 'the restaurant name became HTML');
+	await steps.ask(page, 'Do you have vegan starters?');
+	const colors = await page.evaluate(function () {
+		const guest = getComputedStyle(document.querySelector('.msg-guest .bubble'));
+		return { background: guest.backgroundColor, text: guest.color };
+	});
+	check(colors.background === 'rgb(245, 197, 24)', 'the guest bubble is ' + colors.background + ', not ' + BRAND_COLOR);
+	check(colors.text !== 'rgb(255, 255, 255)', 'white text on a light brand colour');
+	await runAxe(page, '360x740 with ' + BRAND_COLOR);
+	await page.screenshot({ path: path.join(ARTIFACTS, 'chat-phone-light-brand.png') });
+});
+
 /* ---- runner ---- */
 
 const totals = { passed: 0, failed: 0 };
@@ -666,6 +693,20 @@ async function runOnline(browser, databaseUrl) {
 	}
 }
 
+async function runBranded(browser, databaseUrl) {
+	let server = null;
+	console.log('== browser: another name and colour');
+	try {
+		server = await Maitred.start(databaseUrl, 'branded', { RESTAURANT_NAME: BRAND_NAME, BRAND_COLOR: BRAND_COLOR });
+		await runCases(brandedCases, { browser: browser, server: server });
+	} catch (err) {
+		failAll(brandedCases, err);
+	} finally {
+		if (server)
+			await server.stop();
+	}
+}
+
 async function main() {
 	let browser = null;
 	try {
@@ -673,6 +714,8 @@ async function main() {
 		browser = await launchChromium();
 		if (selected(offlineCases).length)
 			await runOffline(browser, databaseUrl);
+		if (selected(brandedCases).length)
+			await runBranded(browser, databaseUrl);
 		if (selected(onlineCases).length)
 			await runOnline(browser, databaseUrl);
 	} catch (err) {
