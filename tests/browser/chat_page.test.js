@@ -422,7 +422,7 @@ offline('expired resume asks to resend', async function (t) {
 			{ id: 'r-expired-2', event: 'delta', data: { text: 'We open ' } },
 		]);
 	});
-	/* maitred has no events for r-expired, so it answers the resume with 404. */
+	/* maitred has no events for r-expired, so it returns 404 for the resume. */
 	const dropped = await steps.ask(chat.page, 'What time do you open?');
 	check(lastIds[1] === 'r-expired-2', 'the retry sent Last-Event-ID ' + lastIds[1]);
 	check(dropped.state === 'interrupted', 'the drop ended as ' + dropped.state);
