@@ -193,6 +193,8 @@ static int check_start(struct tool_ctx *ctx, const struct booking_request *req,
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
+		log_error("tool_no_restaurant", "the restaurant table has %d rows, expected 1",
+			  PQntuples(res));
 		PQclear(res);
 		return -1;
 	}
@@ -331,7 +333,11 @@ static int book(struct tool_ctx *ctx, const struct booking_request *req,
 			return -1;
 		}
 		res = tool_query(ctx->pg, "create_reservation", book_sql, 8, params);
-		if (!res || PQntuples(res) != 1) {
+		if (!res)
+			return -1;
+		if (PQntuples(res) != 1) {
+			log_error("tool_bad_result", "reservation_book returned %d rows, expected 1",
+				  PQntuples(res));
 			PQclear(res);
 			return -1;
 		}
