@@ -266,7 +266,7 @@ static json_t *check_rules(struct tool_ctx *ctx, const struct booking_request *r
 	else if (!check->on_slot)
 		error = tool_rules_error(status, "not_on_slot",
 					 "%s is not a booking slot: slots start every %d "
-					 "minutes from opening", check->local_time,
+					 "minutes from opening", check->starts_at,
 					 rules->slot_step_minutes);
 	else if (!check->notice_ok)
 		error = tool_rules_error(status, "too_soon",
