@@ -151,8 +151,17 @@ static json_t *fake_tools(struct tool_ctx *ctx, const char *name, json_t *args, 
 	}
 	if (strcmp(name, "opening_hours") == 0) {
 		*status = 200;
-		return json_pack("{s:[{s:s,s:s,s:s},{s:s,s:[]}]}", "weekly", "weekday", "monday",
-				 "open", "19:00", "close", "22:30", "weekday", "sunday", "hours");
+		if (json_object_get(args, "date"))
+			return json_pack("{s:{s:s,s:b,s:s,s:[]}}", "date", "date",
+					 json_string_value(json_object_get(args, "date")), "closed", 1,
+					 "reason", "Christmas Day", "intervals");
+		return json_pack("{s:[{s:s,s:b,s:[{s:s,s:s}]},{s:s,s:b,s:[{s:s,s:s}]},"
+				 "{s:s,s:b,s:[]}]}", "weekly",
+				 "weekday", "monday", "closed", 0, "intervals", "opens", "19:00",
+				 "closes", "22:30",
+				 "weekday", "tuesday", "closed", 0, "intervals", "opens", "19:00",
+				 "closes", "22:30",
+				 "weekday", "sunday", "closed", 1, "intervals");
 	}
 	return error(status, 404, "unknown_tool");
 }
@@ -369,8 +378,11 @@ TEST(offline_opening_hours)
 
 	chat_start(&chat);
 	const char *text = say(&chat, AGENT_FOOD, "when are you open?");
-	CHECK(strstr(text, "19:00 to 22:30") != NULL);
-	CHECK(strstr(text, "sunday: closed") != NULL);
+	CHECK(strstr(text, "Monday to Tuesday: 19:00 to 22:30") != NULL);
+	CHECK(strstr(text, "Sunday: closed") != NULL);
+
+	text = say(&chat, AGENT_FOOD, "are you open on December 25?");
+	CHECK(strstr(text, "closed on Saturday 25 December (Christmas Day)") != NULL);
 	chat_end(&chat);
 }
 
