@@ -86,7 +86,8 @@ static const char *const restaurant_words[] = {
 static const char *const other_place_phrases[] = {
 	"another restaurant", "other restaurant", "other restaurants", "restaurants",
 	"somewhere else", "other places", "another place", "different restaurant",
-	"a restaurant in", "restaurant near", "restaurants near", "place to eat", NULL
+	"a restaurant in", "restaurant near", "restaurants near", "place to eat",
+	"restaurant in", "restaurants in", "good restaurant", "recommend a restaurant", NULL
 };
 
 static const struct intent_phrases intents[] = {
@@ -370,6 +371,10 @@ void nlu_format_time(const char *time, char *buf, size_t size)
 	}
 	if (h == 12 && m == 0) {
 		snprintf(buf, size, "noon");
+		return;
+	}
+	if (h == 0 && m == 0) {
+		snprintf(buf, size, "midnight");
 		return;
 	}
 	int h12 = h % 12 == 0 ? 12 : h % 12;

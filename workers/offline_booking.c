@@ -347,8 +347,12 @@ int offline_booking_turn(struct offline_turn *turn)
 		details = true;
 	choose_task(turn, details);
 
-	if (!wants_booking_help(turn, details)) {
+	bool booking_words = turn->nlu.intents & (NLU_INTENT_BOOK | NLU_INTENT_FIND |
+						  NLU_INTENT_CANCEL);
+	if (!wants_booking_help(turn, details) ||
+	    (!details && !booking_words && (turn->nlu.intents & NLU_INTENT_ELSEWHERE))) {
 		offline_say_general(turn);
+		offline_say_pending_question(turn);
 		return 0;
 	}
 
