@@ -256,6 +256,12 @@ void nlu_read(const char *message, time_t now, struct nlu_result *out)
 	nlu_take_time(t, out->time);
 	nlu_take_date(t, &today, out);
 	out->party_size = nlu_take_party(t);
+
+	/* "my reservation for the 12th at 7:30" asks for a booking, not about
+	 * an existing one. */
+	if ((out->intents & NLU_INTENT_FIND) && !out->code[0] &&
+	    (out->party_size || out->date[0] || out->time[0]))
+		out->intents = (out->intents & ~(unsigned)NLU_INTENT_FIND) | NLU_INTENT_BOOK;
 	nlu_take_name(message, t, out->name, sizeof(out->name));
 	out->number = read_bare_number(t);
 }
