@@ -192,15 +192,25 @@ static const char *const not_detail_phrases[] = {
  * the same for goodbyes and questions back. */
 static void skip_elsewhere_clauses(struct nlu_tokens *t)
 {
-	for (int clause = 0; clause <= t->clauses; clause++) {
-		bool elsewhere = has_any(t, clause, elsewhere_words) &&
-				 !has_any(t, clause, restaurant_words);
-		if (!elsewhere && !has_any(t, clause, not_detail_phrases))
-			continue;
-		for (int i = 0; i < t->count; i++) {
-			if (t->token[i].clause == clause)
-				t->token[i].used = true;
-		}
+	/* One pass over the tokens sets each clause's flags: a clause has at
+	 * most as many tokens, so NLU_TOKEN_MAX + 1 clauses always suffice. */
+	static const unsigned elsewhere = 1, restaurant = 2, not_detail = 4;
+	unsigned char flags[NLU_TOKEN_MAX + 1] = { 0 };
+
+	for (int i = 0; i < t->count; i++) {
+		int clause = t->token[i].clause;
+		if (phrase_in_list_at(t, i, elsewhere_words))
+			flags[clause] |= elsewhere;
+		if (phrase_in_list_at(t, i, restaurant_words))
+			flags[clause] |= restaurant;
+		if (phrase_in_list_at(t, i, not_detail_phrases))
+			flags[clause] |= not_detail;
+	}
+	for (int i = 0; i < t->count; i++) {
+		unsigned clause_flags = flags[t->token[i].clause];
+		if ((clause_flags & not_detail) ||
+		    ((clause_flags & elsewhere) && !(clause_flags & restaurant)))
+			t->token[i].used = true;
 	}
 }
 
@@ -211,7 +221,8 @@ static int read_bare_number(const struct nlu_tokens *t)
 	static const char *const allowed[] = {
 		"please", "just", "only", "us", "of", "for", "thanks", "ok", "okay", "i", "think",
 		"say", "make", "it", "let's", "we", "are", "will", "be", "we're", ".", ",", "!",
-		"yes", "no", "um", "about", "maybe", "so", NULL
+		"yes", "no", "um", "about", "maybe", "so", "actually", "instead", "change", "to",
+		"wait", "sorry", "then", "that", "oh", "rather", "how", "what", "can", "do", NULL
 	};
 	int number = -1;
 

@@ -267,6 +267,22 @@ TEST(offline_booking_correction_midway)
 	chat_end(&chat);
 }
 
+TEST(offline_booking_bare_correction)
+{
+	struct chat chat;
+
+	chat_start(&chat);
+	say(&chat, AGENT_BOOKING, "a table for 2 on the 12th at 9pm");
+	say(&chat, AGENT_BOOKING, "no, make it 7");
+	const json_t *draft = json_object_get(chat.state, "booking");
+	CHECK_STR(json_string_value(json_object_get(draft, "time")), "19:00");
+	CHECK_INT(json_integer_value(json_object_get(draft, "party_size")), 2);
+	say(&chat, AGENT_BOOKING, "actually make it 4");
+	CHECK_INT(json_integer_value(json_object_get(draft, "party_size")), 4);
+	CHECK_STR(json_string_value(json_object_get(draft, "time")), "19:00");
+	chat_end(&chat);
+}
+
 TEST(offline_booking_full_slot_offers)
 {
 	struct chat chat;
