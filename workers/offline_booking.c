@@ -115,7 +115,7 @@ static void read_bare_answer(struct offline_turn *turn, json_t *draft, const cha
 	}
 }
 
-/* Copies the details the message gives into the draft; a later value
+/* Copies the details the message gives into the draft, where a later value
  * replaces an earlier one ("no, make it 8pm"). Returns true when the
  * message gave any booking detail. */
 static bool read_details(struct offline_turn *turn, json_t *draft)

@@ -481,7 +481,10 @@ void menu_say_tag_answer(struct offline_turn *turn, const json_t *dish,
 			const char *tag = json_string_value(value);
 			has = has || (tag && strcmp(tag, q->tags[i]) == 0);
 		}
-		offline_say(turn, "%s the %s is %s%s.", i ? " And" : has ? "Yes," : "No,",
-			    name ? name : "dish", has ? "" : "not marked ", menu_tag_words(q->tags[i]));
+		const char *lead = has ? "Yes," : "No,";
+		if (i > 0)
+			lead = " And";
+		offline_say(turn, "%s the %s is %s%s.", lead, name ? name : "dish",
+			    has ? "" : "not marked ", menu_tag_words(q->tags[i]));
 	}
 }
