@@ -114,8 +114,9 @@ static pid_t spawn_worker(int index)
 	return pid;
 }
 
-/* Counts crashes in a sliding window and doubles the respawn delay while
- * workers keep dying, so a broken deploy does not fork in a tight loop. */
+/* Counts workers that died before they were ready in a sliding window and
+ * doubles the respawn delay while that goes on, so a broken deploy does not
+ * fork in a tight loop. */
 static int64_t crash_backoff(void)
 {
 	int64_t now = shm_now_ms();
@@ -159,9 +160,10 @@ static int reap_children(void)
 			continue;
 		}
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		struct shm_worker *slot = &m.region.workers[c->index];
+		bool served = slot->pid == pid && slot->state == WORKER_READY;
 		log_write(clean ? LOG_INFO : LOG_WARN, NULL, "worker_exited",
 			  "worker %d pid %d %s; %d agent runs reclaimed", c->index, (int)pid, how, freed);
-		struct shm_worker *slot = &m.region.workers[c->index];
 		if (slot->pid == pid) {
 			slot->state = WORKER_DEAD;
 			slot->connections = 0;
@@ -174,7 +176,9 @@ static int reap_children(void)
 		*c = (struct child){ 0 };
 		if (!m.stopping && !was_draining && !fatal) {
 			slot->restarts++;
-			m.respawn_at_ms[index] = shm_now_ms() + crash_backoff();
+			/* Only deaths before ready are a crash loop (a broken deploy);
+			 * a worker that served is replaced at once however often it dies. */
+			m.respawn_at_ms[index] = shm_now_ms() + (served ? 0 : crash_backoff());
 			if (m.respawn_at_ms[index] > shm_now_ms())
 				log_warn("respawn_delayed", "workers keep dying; worker %d restarts in %lld ms", index,
 					 (long long)(m.respawn_at_ms[index] - shm_now_ms()));
