@@ -82,9 +82,23 @@ static pid_t spawn_worker(int index)
 		return -1;
 	struct shm_worker *slot = &m.region.workers[index];
 
+	/* Filled before the fork: a child that gets ready before the master
+	 * runs again must not have its state set back to starting. */
+	int32_t old_state = slot->state;
+	int64_t old_started_ms = slot->started_ms;
+	uint32_t old_generation = slot->generation;
+	slot->state = WORKER_STARTING;
+	slot->started_ms = shm_wall_ms();
+	slot->heartbeat_ms = shm_now_ms();
+	slot->generation = m.generation;
+	slot->connections = 0;
+	slot->streams = 0;
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork_failed", "fork() failed: %s", strerror(errno));
+		slot->state = old_state;
+		slot->started_ms = old_started_ms;
+		slot->generation = old_generation;
 		return -1;
 	}
 	if (pid == 0) {
@@ -100,15 +114,9 @@ static pid_t spawn_worker(int index)
 		_exit(worker_main(&w));
 	}
 
-	/* The master fills the slot too, so the pid is there before the
-	 * child runs and a reader never sees the old one. */
+	/* The child stores its pid too, so whichever runs first, a reader
+	 * never sees the old one once the child serves. */
 	slot->pid = pid;
-	slot->state = WORKER_STARTING;
-	slot->started_ms = shm_wall_ms();
-	slot->heartbeat_ms = shm_now_ms();
-	slot->generation = m.generation;
-	slot->connections = 0;
-	slot->streams = 0;
 	*c = (struct child){ .pid = pid, .index = index, .generation = m.generation, .started_ms = shm_now_ms() };
 	log_info("worker_spawned", "worker %d pid %d generation %u", index, (int)pid, m.generation);
 	return pid;
