@@ -129,8 +129,6 @@ static void turn_end(struct turn *t, enum shm_turn_outcome outcome)
 	int64_t duration = shm_now_ms() - t->started_ms;
 	shm_add(&slot->turns[outcome], 1);
 	shm_observe(slot, HIST_TURN, duration * 1000);
-	if (t->sse)
-		shm_gauge_add(&slot->streams, -1);
 	log_write(LOG_INFO, t->id, "turn_end",
 		  "session=%s agent=%s outcome=%s offline=%d duration_ms=%lld rounds=%d tokens_in=%ld tokens_out=%ld",
 		  t->session_id, agent_name(t->agent), shm_outcome_name(outcome), t->offline,
@@ -174,8 +172,6 @@ static void turn_open_stream(struct turn *t)
 {
 	turn_emit(t, "meta", json_pack("{s:s,s:s,s:s}", "session_id", t->session_id, "request_id", t->id,
 				      "agent", agent_name(t->agent)));
-	if (t->sse)
-		shm_gauge_add(&worker_self->slot->streams, 1);
 	pthread_mutex_lock(&t->mu);
 	t->decided = true;
 	if (t->sse)
