@@ -396,6 +396,30 @@ static long backoff_ms(struct turn *t, const struct llm_failure *f)
 	return wait;
 }
 
+/* Ends a turn whose model call failed after a reservation was made or
+ * cancelled. The guest saw no text about it yet, so the error names it. */
+static void turn_fail_after_booking(struct turn *t)
+{
+	const char *code = json_string_value(json_object_get(t->reservation, "code"));
+	const char *status = json_string_value(json_object_get(t->reservation, "status"));
+	const char *date = json_string_value(json_object_get(t->reservation, "date"));
+	const char *time = json_string_value(json_object_get(t->reservation, "time"));
+	json_int_t party = json_integer_value(json_object_get(t->reservation, "party_size"));
+	char message[256];
+
+	if (code && status && strcmp(status, "cancelled") == 0)
+		snprintf(message, sizeof(message), "the assistant stopped before finishing its answer, "
+			 "but your reservation %s is cancelled", code);
+	else if (code && date && time)
+		snprintf(message, sizeof(message), "the assistant stopped before finishing its answer, "
+			 "but your reservation is made: code %s, %lld guests on %s at %s",
+			 code, (long long)party, date, time);
+	else
+		snprintf(message, sizeof(message), "the assistant stopped before finishing its answer, "
+			 "but your reservation change was saved");
+	turn_fail(t, "upstream_error", message);
+}
+
 static void turn_model_failed(struct turn *t, const struct llm_failure *f)
 {
 	struct shm_worker *slot = worker_self->slot;
@@ -422,8 +446,7 @@ static void turn_model_failed(struct turn *t, const struct llm_failure *f)
 		return;
 	}
 	if (t->side_effects)
-		turn_fail(t, "upstream_error",
-			  "the assistant stopped before finishing its answer; your reservation was made as shown");
+		turn_fail_after_booking(t);
 	else
 		turn_fail(t, f->timeout ? "upstream_timeout" : "upstream_error",
 			  "the assistant stopped before finishing its answer; please ask again");
