@@ -582,15 +582,25 @@ static void tick_queued(struct turn *t, int64_t now, bool positions)
 	}
 }
 
+/* True once the call brought text or a tool call. A server may send its
+ * role chunk or comments at once and the first token much later, so those
+ * do not count. */
+static bool call_has_token(const struct turn *t)
+{
+	const struct llm_result *r = llm_stream_result(t->parser);
+	return r->content_len > 0 || r->ncalls > 0;
+}
+
 static void tick_model(struct turn *t, int64_t now)
 {
 	const struct config *cfg = worker_self->cfg;
 	struct llm_failure f = { .retryable = true, .timeout = true, .kind = MODEL_ERR_TIMEOUT, .retry_after_ms = -1 };
+	bool has_token = call_has_token(t);
 
-	if (!t->last_chunk_ms && now - t->call_started_ms > cfg->openai_first_token_timeout) {
+	if (!has_token && now - t->call_started_ms > cfg->openai_first_token_timeout) {
 		f.timeout_kind = TIMEOUT_FIRST_TOKEN;
-		snprintf(f.message, sizeof(f.message), "no first chunk within %d ms", cfg->openai_first_token_timeout);
-	} else if (t->last_chunk_ms && now - t->last_chunk_ms > cfg->openai_idle_timeout) {
+		snprintf(f.message, sizeof(f.message), "no first token within %d ms", cfg->openai_first_token_timeout);
+	} else if (has_token && now - t->last_chunk_ms > cfg->openai_idle_timeout) {
 		f.timeout_kind = TIMEOUT_IDLE;
 		snprintf(f.message, sizeof(f.message), "no chunk for %d ms", cfg->openai_idle_timeout);
 	} else {
@@ -621,7 +631,7 @@ static void tick_turn(struct turn *t, int64_t now, bool positions)
 		return;
 
 	/* A calm notice while the model or a tool keeps the guest waiting. */
-	bool waiting = (t->state == TURN_MODEL && !t->last_chunk_ms) || t->state == TURN_TOOLS ||
+	bool waiting = (t->state == TURN_MODEL && !call_has_token(t)) || t->state == TURN_TOOLS ||
 		       t->state == TURN_RETRY_WAIT;
 	int64_t quiet_since = t->last_status_ms > t->last_chunk_ms ? t->last_status_ms : t->last_chunk_ms;
 	if (quiet_since < t->call_started_ms)
