@@ -440,7 +440,7 @@ static void turn_model_failed(struct turn *t, const struct llm_failure *f)
 		return;
 	}
 	circuit_record(false);
-	if (replay_safe && t->rounds == 0) {
+	if (replay_safe) {
 		shm_add(&slot->circuit_fallbacks, 1);
 		turn_go_offline(t, "Our assistant is briefly limited, so the offline assistant is answering.");
 		return;
