@@ -366,20 +366,28 @@ static void on_job_done(struct turn *t)
 
 /* ---- model call outcomes ---- */
 
+/* Counts failures in a row across the instance's workers: a guest's turns
+ * land on any worker, so a count per worker would open the circuit only
+ * after up to WORKERS times as many failures. */
 static void circuit_record(bool success)
 {
 	struct shm_header *hdr = worker_self->region->hdr;
-	static int failures;   /* this worker's run of failures */
 
 	if (success) {
-		failures = 0;
+		if (__atomic_load_n(&hdr->circuit_failures, __ATOMIC_RELAXED))
+			__atomic_store_n(&hdr->circuit_failures, 0, __ATOMIC_RELAXED);
 		return;
 	}
-	if (++failures < worker_self->cfg->circuit_failures)
+	int32_t failures = __atomic_add_fetch(&hdr->circuit_failures, 1, __ATOMIC_RELAXED);
+	if (failures < worker_self->cfg->circuit_failures)
+		return;
+
+	/* The worker that resets the count opens the circuit, so it logs once. */
+	if (!__atomic_compare_exchange_n(&hdr->circuit_failures, &failures, 0, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
 		return;
 	int64_t until = shm_wall_ms() + (int64_t)worker_self->cfg->circuit_cooldown * 1000;
 	__atomic_store_n(&hdr->circuit_open_until_ms, until, __ATOMIC_RELAXED);
-	failures = 0;
 	log_warn("circuit_open", "model calls failed %d times in a row; the offline agent answers for %d s",
 		 worker_self->cfg->circuit_failures, worker_self->cfg->circuit_cooldown);
 }
