@@ -100,3 +100,15 @@ def wait_for_fresh_minute(budget_seconds):
     left = 60 - time.time() % 60
     if left < budget_seconds:
         time.sleep(left + 0.2)
+
+
+def log_lines(instance, *needles, count=1, timeout=3):
+    """Returns the lines of a maitred log that contain every needle, waiting
+    up to timeout seconds for count of them: maitred logs a request only
+    once its reply has gone out."""
+    deadline = time.time() + timeout
+    while True:
+        lines = [line for line in instance.log_text().splitlines() if all(n in line for n in needles)]
+        if len(lines) >= count or time.time() > deadline:
+            return lines
+        time.sleep(0.05)

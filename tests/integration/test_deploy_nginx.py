@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from deploy_client import TimedStream, loopback_source, request_from, wait_for_fresh_minute
+from deploy_client import TimedStream, log_lines, loopback_source, request_from, wait_for_fresh_minute
 from deploy_nginx import Nginx, SHIPPED_CONF, check_config, make_prefix, render_site, write_config
 from harness import free_port, request
 
@@ -30,17 +30,6 @@ def start_nginx():
 def online_env(upstream):
     upstream.reset()
     return {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": upstream.base_url}
-
-
-def log_lines(instance, *needles, timeout=3):
-    """Returns the log lines holding every needle, waiting up to timeout
-    seconds for one: maitred logs a request once its reply has gone out."""
-    deadline = time.time() + timeout
-    while True:
-        lines = [line for line in instance.log_text().splitlines() if all(n in line for n in needles)]
-        if lines or time.time() > deadline:
-            return lines
-        time.sleep(0.05)
 
 
 def test_shipped_config_passes_nginx_t():
