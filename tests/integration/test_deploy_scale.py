@@ -19,8 +19,9 @@ DATABASE = "maitred_deploy_scale"
 @pytest.fixture(scope="module")
 def scale_database():
     url = fresh_database(DATABASE)
-    # As docs/deploy.md advises: PostgreSQL 15's JIT compiles the slot
-    # queries for about a second each, which turns 50 bookings into minutes.
+    # As docs/deploy.md advises. With JIT on, PostgreSQL 15 spent about a
+    # second compiling each slot query on a 2-CPU test machine, so 50
+    # bookings took over 30 s.
     psql("postgres", f"ALTER DATABASE {DATABASE} SET jit = off")
     return url
 
