@@ -34,3 +34,4 @@ fi
 echo "== integration tests"
 # shellcheck disable=SC2086
 /usr/bin/python3 -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} tests/upstream tests/integration
+sh tests/browser/run.sh

@@ -314,10 +314,14 @@ TEST(load_run_carries_session)
 	CHECK_INT(result.events.comments, 6);
 	CHECK_INT(result.first_delta.count, 6);
 	CHECK_INT(result.whole_turn.count, 6);
-	for (size_t i = 0; i < result.whole_turn.count; i++)
+	/* The server sleeps 200 ms between the first delta and done. Both
+	 * arrays hold the ok turns in the same order, and the first delta is
+	 * timed on arrival, so it precedes the end by most of that pause. The
+	 * margin allows for a slow loop (sanitizers, a busy machine). */
+	for (size_t i = 0; i < result.whole_turn.count && i < result.first_delta.count; i++) {
 		CHECK(result.whole_turn.values[i] >= 200);
-	for (size_t i = 0; i < result.first_delta.count; i++)
-		CHECK(result.first_delta.values[i] < 200);
+		CHECK(result.whole_turn.values[i] - result.first_delta.values[i] >= 100);
+	}
 	/* Two turns of 200 ms each leave time for a dozen probes at 50/s. */
 	CHECK(result.healthz.probes >= 5);
 	CHECK_INT(result.healthz.ok, result.healthz.probes);
