@@ -29,7 +29,7 @@ static json_t *book(PGconn *pg, const char *args, int *status)
 	return test_tool(pg, test_instant(BOOK_NOW), "create_reservation", args, status);
 }
 
-/* Returns the seats of the table that the reservation with code holds. */
+/* Returns the seats of the table that the reservation with code occupies. */
 static long long table_seats(PGconn *pg, const char *code)
 {
 	char sql[160];
