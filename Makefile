@@ -75,9 +75,18 @@ run: deps
 	$(MAKE) all
 	sh deploy/dev/run.sh
 
-install: maitred maitred-load
-	install -d $(DESTDIR)$(PREFIX)/bin
+# Installs the binary, the systemd unit with ExecStart in $(PREFIX)/bin,
+# and under $(PREFIX)/share/maitred a sample configuration and the nginx
+# site (docs/deploy.md). DESTDIR stages the files for a package.
+install: UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: maitred
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/maitred
 	install -m 0755 maitred $(DESTDIR)$(PREFIX)/bin/maitred
+	sed 's|/usr/local/bin/maitred|$(PREFIX)/bin/maitred|' deploy/systemd/maitred.service \
+		> $(DESTDIR)$(UNITDIR)/maitred.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/maitred.service
+	install -m 0644 deploy/systemd/maitred.conf.sample $(DESTDIR)$(PREFIX)/share/maitred/maitred.conf.sample
+	install -m 0644 deploy/nginx/maitred.conf $(DESTDIR)$(PREFIX)/share/maitred/nginx-maitred.conf
 
 clean:
 	rm -rf build build-asan maitred maitred-load

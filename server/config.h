@@ -55,6 +55,8 @@ struct config {
 	char log_file[512];
 	bool access_log;
 	bool metrics_emf;
+	int emf_interval;           /* seconds between a worker's EMF lines */
+	char emf_service[64];       /* Service dimension of the EMF metrics */
 	char trusted_proxies[512];  /* comma-separated addresses or CIDR blocks */
 	char prompts_dir[512];      /* "" uses the built-in prompts */
 	char shm_name[64];          /* "" derives "/maitred-<port>" */

@@ -19,6 +19,7 @@
 
 static int suspended_turns;
 static int active_turns;
+static int64_t open_streams;
 
 /* The watcher: an epoll set of suspended chat sockets, for EPOLLRDHUP. */
 static int watch_fd = -1;
@@ -34,6 +35,17 @@ int chat_active_count(void)
 int chat_suspended_count(void)
 {
 	return __atomic_load_n(&suspended_turns, __ATOMIC_RELAXED);
+}
+
+int64_t chat_stream_count(void)
+{
+	return __atomic_load_n(&open_streams, __ATOMIC_RELAXED);
+}
+
+static void count_stream(int64_t delta)
+{
+	__atomic_add_fetch(&open_streams, delta, __ATOMIC_RELAXED);
+	shm_gauge_add(&worker_self->slot->streams, delta);
 }
 
 static size_t utf8_length(const char *text)
@@ -250,6 +262,7 @@ static enum MHD_Result send_stream(struct http_request *req, struct turn *t)
 	MHD_add_response_header(resp, "X-Request-ID", req->request_id);
 	req->status_sent = 200;
 	req->phase = PHASE_SENT;
+	count_stream(1);
 	enum MHD_Result rc = MHD_queue_response(req->conn, 200, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -333,6 +346,9 @@ void chat_completed(struct http_request *req, bool aborted)
 
 	if (gone)
 		dispatch_post(t, EV_GONE);
+	/* Only send_stream sends 200 to a turn that asked for a stream. */
+	if (t->sse && req->status_sent == 200)
+		count_stream(-1);
 	__atomic_fetch_sub(&active_turns, 1, __ATOMIC_RELAXED);
 	turn_unref(t);
 }

@@ -129,8 +129,6 @@ static void turn_end(struct turn *t, enum shm_turn_outcome outcome)
 	int64_t duration = shm_now_ms() - t->started_ms;
 	shm_add(&slot->turns[outcome], 1);
 	shm_observe(slot, HIST_TURN, duration * 1000);
-	if (t->sse)
-		shm_gauge_add(&slot->streams, -1);
 	log_write(LOG_INFO, t->id, "turn_end",
 		  "session=%s agent=%s outcome=%s offline=%d duration_ms=%lld rounds=%d tokens_in=%ld tokens_out=%ld",
 		  t->session_id, agent_name(t->agent), shm_outcome_name(outcome), t->offline,
@@ -174,8 +172,6 @@ static void turn_open_stream(struct turn *t)
 {
 	turn_emit(t, "meta", json_pack("{s:s,s:s,s:s}", "session_id", t->session_id, "request_id", t->id,
 				      "agent", agent_name(t->agent)));
-	if (t->sse)
-		shm_gauge_add(&worker_self->slot->streams, 1);
 	pthread_mutex_lock(&t->mu);
 	t->decided = true;
 	if (t->sse)
@@ -440,20 +436,28 @@ static void on_job_done(struct turn *t)
 
 /* ---- model call outcomes ---- */
 
+/* Counts failures in a row across the instance's workers: a guest's turns
+ * land on any worker, so a count per worker would open the circuit only
+ * after up to WORKERS times as many failures. */
 static void circuit_record(bool success)
 {
 	struct shm_header *hdr = worker_self->region->hdr;
-	static int failures;   /* this worker's run of failures */
 
 	if (success) {
-		failures = 0;
+		if (__atomic_load_n(&hdr->circuit_failures, __ATOMIC_RELAXED))
+			__atomic_store_n(&hdr->circuit_failures, 0, __ATOMIC_RELAXED);
 		return;
 	}
-	if (++failures < worker_self->cfg->circuit_failures)
+	int32_t failures = __atomic_add_fetch(&hdr->circuit_failures, 1, __ATOMIC_RELAXED);
+	if (failures < worker_self->cfg->circuit_failures)
+		return;
+
+	/* The worker that resets the count opens the circuit, so it logs once. */
+	if (!__atomic_compare_exchange_n(&hdr->circuit_failures, &failures, 0, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
 		return;
 	int64_t until = shm_wall_ms() + (int64_t)worker_self->cfg->circuit_cooldown * 1000;
 	__atomic_store_n(&hdr->circuit_open_until_ms, until, __ATOMIC_RELAXED);
-	failures = 0;
 	log_warn("circuit_open", "model calls failed %d times in a row; the offline agent answers for %d s",
 		 worker_self->cfg->circuit_failures, worker_self->cfg->circuit_cooldown);
 }
@@ -468,6 +472,30 @@ static long backoff_ms(struct turn *t, const struct llm_failure *f)
 	if (f->retry_after_ms > wait)
 		wait = f->retry_after_ms;
 	return wait;
+}
+
+/* Ends a turn whose model call failed after a reservation was made or
+ * cancelled. The guest saw no text about it yet, so the error names it. */
+static void turn_fail_after_booking(struct turn *t)
+{
+	const char *code = json_string_value(json_object_get(t->reservation, "code"));
+	const char *status = json_string_value(json_object_get(t->reservation, "status"));
+	const char *date = json_string_value(json_object_get(t->reservation, "date"));
+	const char *time = json_string_value(json_object_get(t->reservation, "time"));
+	json_int_t party = json_integer_value(json_object_get(t->reservation, "party_size"));
+	char message[256];
+
+	if (code && status && strcmp(status, "cancelled") == 0)
+		snprintf(message, sizeof(message), "the assistant stopped before finishing its answer, "
+			 "but your reservation %s is cancelled", code);
+	else if (code && date && time)
+		snprintf(message, sizeof(message), "the assistant stopped before finishing its answer, "
+			 "but your reservation is made: code %s, %lld guests on %s at %s",
+			 code, (long long)party, date, time);
+	else
+		snprintf(message, sizeof(message), "the assistant stopped before finishing its answer, "
+			 "but your reservation change was saved");
+	turn_fail(t, "upstream_error", message);
 }
 
 static void turn_model_failed(struct turn *t, const struct llm_failure *f)
@@ -490,14 +518,13 @@ static void turn_model_failed(struct turn *t, const struct llm_failure *f)
 		return;
 	}
 	circuit_record(false);
-	if (replay_safe && t->rounds == 0) {
+	if (replay_safe) {
 		shm_add(&slot->circuit_fallbacks, 1);
 		turn_go_offline(t, "Our assistant is briefly limited, so the offline assistant is answering.");
 		return;
 	}
 	if (t->side_effects)
-		turn_fail(t, "upstream_error",
-			  "the assistant stopped before finishing its answer; your reservation was made as shown");
+		turn_fail_after_booking(t);
 	else
 		turn_fail(t, f->timeout ? "upstream_timeout" : "upstream_error",
 			  "the assistant stopped before finishing its answer; please ask again");
@@ -648,15 +675,25 @@ static void tick_queued(struct turn *t, int64_t now, bool positions)
 	}
 }
 
+/* True once the call brought text or a tool call. A server may send its
+ * role chunk or comments at once and the first token much later, so those
+ * do not count. */
+static bool call_has_token(const struct turn *t)
+{
+	const struct llm_result *r = llm_stream_result(t->parser);
+	return r->content_len > 0 || r->ncalls > 0;
+}
+
 static void tick_model(struct turn *t, int64_t now)
 {
 	const struct config *cfg = worker_self->cfg;
 	struct llm_failure f = { .retryable = true, .timeout = true, .kind = MODEL_ERR_TIMEOUT, .retry_after_ms = -1 };
+	bool has_token = call_has_token(t);
 
-	if (!t->last_chunk_ms && now - t->call_started_ms > cfg->openai_first_token_timeout) {
+	if (!has_token && now - t->call_started_ms > cfg->openai_first_token_timeout) {
 		f.timeout_kind = TIMEOUT_FIRST_TOKEN;
-		snprintf(f.message, sizeof(f.message), "no first chunk within %d ms", cfg->openai_first_token_timeout);
-	} else if (t->last_chunk_ms && now - t->last_chunk_ms > cfg->openai_idle_timeout) {
+		snprintf(f.message, sizeof(f.message), "no first token within %d ms", cfg->openai_first_token_timeout);
+	} else if (has_token && now - t->last_chunk_ms > cfg->openai_idle_timeout) {
 		f.timeout_kind = TIMEOUT_IDLE;
 		snprintf(f.message, sizeof(f.message), "no chunk for %d ms", cfg->openai_idle_timeout);
 	} else {
@@ -694,7 +731,7 @@ static void tick_turn(struct turn *t, int64_t now, bool positions)
 		resume_persist(t, false);
 
 	/* A calm notice while the model or a tool keeps the guest waiting. */
-	bool waiting = (t->state == TURN_MODEL && !t->last_chunk_ms) || t->state == TURN_TOOLS ||
+	bool waiting = (t->state == TURN_MODEL && !call_has_token(t)) || t->state == TURN_TOOLS ||
 		       t->state == TURN_RETRY_WAIT || t->state == TURN_QUOTA_WAIT;
 	int64_t quiet_since = t->last_status_ms > t->last_chunk_ms ? t->last_status_ms : t->last_chunk_ms;
 	if (quiet_since < t->call_started_ms)

@@ -276,5 +276,14 @@ enum llm_outcome llm_call_finish(struct turn *t, CURLcode code, struct llm_failu
 		t->prompt_tokens += r->prompt_tokens;
 		t->completion_tokens += r->completion_tokens;
 	}
-	return r->ncalls > 0 ? LLM_TOOLS : LLM_TEXT;
+	if (r->ncalls == 0)
+		return LLM_TEXT;
+
+	/* After the last tool round the request said tool_choice "none", so
+	 * running these calls would let the model loop until TURN_TIMEOUT. */
+	int max_rounds = worker_self->cfg->max_tool_rounds;
+	if (t->rounds >= max_rounds)
+		return fail(f, MODEL_ERR_BAD_RESPONSE, false,
+			    "the model called tools after the last of %d tool rounds (MAX_TOOL_ROUNDS)", max_rounds);
+	return LLM_TOOLS;
 }

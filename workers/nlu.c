@@ -86,7 +86,8 @@ static const char *const restaurant_words[] = {
 static const char *const other_place_phrases[] = {
 	"another restaurant", "other restaurant", "other restaurants", "restaurants",
 	"somewhere else", "other places", "another place", "different restaurant",
-	"a restaurant in", "restaurant near", "restaurants near", "place to eat", NULL
+	"a restaurant in", "restaurant near", "restaurants near", "place to eat",
+	"restaurant in", "restaurants in", "good restaurant", "recommend a restaurant", NULL
 };
 
 static const struct intent_phrases intents[] = {
@@ -191,15 +192,25 @@ static const char *const not_detail_phrases[] = {
  * the same for goodbyes and questions back. */
 static void skip_elsewhere_clauses(struct nlu_tokens *t)
 {
-	for (int clause = 0; clause <= t->clauses; clause++) {
-		bool elsewhere = has_any(t, clause, elsewhere_words) &&
-				 !has_any(t, clause, restaurant_words);
-		if (!elsewhere && !has_any(t, clause, not_detail_phrases))
-			continue;
-		for (int i = 0; i < t->count; i++) {
-			if (t->token[i].clause == clause)
-				t->token[i].used = true;
-		}
+	/* One pass over the tokens sets each clause's flags: a clause has at
+	 * most as many tokens, so NLU_TOKEN_MAX + 1 clauses always suffice. */
+	static const unsigned elsewhere = 1, restaurant = 2, not_detail = 4;
+	unsigned char flags[NLU_TOKEN_MAX + 1] = { 0 };
+
+	for (int i = 0; i < t->count; i++) {
+		int clause = t->token[i].clause;
+		if (phrase_in_list_at(t, i, elsewhere_words))
+			flags[clause] |= elsewhere;
+		if (phrase_in_list_at(t, i, restaurant_words))
+			flags[clause] |= restaurant;
+		if (phrase_in_list_at(t, i, not_detail_phrases))
+			flags[clause] |= not_detail;
+	}
+	for (int i = 0; i < t->count; i++) {
+		unsigned clause_flags = flags[t->token[i].clause];
+		if ((clause_flags & not_detail) ||
+		    ((clause_flags & elsewhere) && !(clause_flags & restaurant)))
+			t->token[i].used = true;
 	}
 }
 
@@ -210,7 +221,8 @@ static int read_bare_number(const struct nlu_tokens *t)
 	static const char *const allowed[] = {
 		"please", "just", "only", "us", "of", "for", "thanks", "ok", "okay", "i", "think",
 		"say", "make", "it", "let's", "we", "are", "will", "be", "we're", ".", ",", "!",
-		"yes", "no", "um", "about", "maybe", "so", NULL
+		"yes", "no", "um", "about", "maybe", "so", "actually", "instead", "change", "to",
+		"wait", "sorry", "then", "that", "oh", "rather", "how", "what", "can", "do", NULL
 	};
 	int number = -1;
 
@@ -255,6 +267,12 @@ void nlu_read(const char *message, time_t now, struct nlu_result *out)
 	nlu_take_time(t, out->time);
 	nlu_take_date(t, &today, out);
 	out->party_size = nlu_take_party(t);
+
+	/* "my reservation for the 12th at 7:30" asks for a booking, not about
+	 * an existing one. */
+	if ((out->intents & NLU_INTENT_FIND) && !out->code[0] &&
+	    (out->party_size || out->date[0] || out->time[0]))
+		out->intents = (out->intents & ~(unsigned)NLU_INTENT_FIND) | NLU_INTENT_BOOK;
 	nlu_take_name(message, t, out->name, sizeof(out->name));
 	out->number = read_bare_number(t);
 }
@@ -370,6 +388,10 @@ void nlu_format_time(const char *time, char *buf, size_t size)
 	}
 	if (h == 12 && m == 0) {
 		snprintf(buf, size, "noon");
+		return;
+	}
+	if (h == 0 && m == 0) {
+		snprintf(buf, size, "midnight");
 		return;
 	}
 	int h12 = h % 12 == 0 ? 12 : h % 12;

@@ -4,7 +4,9 @@
 
 static const char *const people_words[] = {
 	"people", "persons", "person", "peoples", "guests", "guest", "adults", "adult", "pax",
-	"diners", "ppl", "seats", "covers", "friends", "of", "folks", "individuals", NULL
+	"diners", "ppl", "seats", "covers", "friends", "of", "folks", "individuals",
+	/* frequent typos */
+	"poeple", "peple", "pepole", "peoople", "persones", NULL
 };
 
 /* Nouns after "for N" that make N something else than a party size. */
@@ -22,6 +24,17 @@ static const char *const companions[] = {
 	"boss", "fiance", "fiancee", "client", "spouse", "kid", "child", "buddy", "mate",
 	"cousin", "aunt", "uncle", "grandma", "grandpa", "grandmother", "grandfather", "guest",
 	"coworker", "co", NULL
+};
+
+/* Words that may follow "for N" when N is a party size. */
+static const char *const followers[] = {
+	"at", "on", "in", "tomorrow", "tonight", "today", "this", "next", "please", "and",
+	"for", "from", "around", "by", "instead", "only", "then", "now", "this", "the", "pls",
+	"thanks", "thank", "rather", "not", "but", "with", "adults", "kids", "children", "of",
+	"us", "later", "so", "too", "as", "again", "tomorrow's", "monday", "tuesday",
+	"wednesday", "thursday", "friday", "saturday", "sunday", "lunch", "dinner", "brunch",
+	"breakfast", "if", "or", "here", "inside", "outside", "indoors", "outdoors", "including",
+	"there", "myself", "total", "altogether", "in total", NULL
 };
 
 static const char *const solo_phrases[] = {
@@ -105,8 +118,15 @@ static int read_led_count(const struct nlu_tokens *t, int i, int *first, int *la
 	    nlu_is(t, k, "just") || nlu_is(t, k, "only"))
 		k++;
 
+	bool after_the = nlu_is(t, k - 1, "the");
 	int next, n = read_count(t, k, &next);
 	if (!valid_count(n) || nlu_is_any(t, next, other_nouns) || t->token[k].ordinal)
+		return 0;
+	/* "for the one located in San Francisco", "for one nice place": the
+	 * count must end the phrase or be followed by people or a time. */
+	if (!nlu_is_any(t, next, people_words) &&
+	    (after_the || (next < t->count && !t->token[next].used &&
+			   t->token[next].kind == NLU_TOKEN_WORD && !nlu_is_any(t, next, followers))))
 		return 0;
 	if (next < t->count && t->token[next].used && t->token[next].kind == NLU_TOKEN_PUNCT)
 		return 0;

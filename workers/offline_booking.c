@@ -64,6 +64,26 @@ static void set_party(json_t *state, json_t *draft, int party)
 	forget_check(state);
 }
 
+/* Decides what a bare number in a correction changes ("no, make it 7"):
+ * the time when it lands within 2 hours of the draft's time, else the
+ * party size. Returns "time", "party_size" or NULL. */
+static const char *correction_target(const json_t *draft, const struct nlu_result *r)
+{
+	char time[NLU_TIME_SIZE];
+	const char *current = draft_str(draft, "time");
+	int h = 0, m = 0;
+
+	if (!(r->intents & NLU_INTENT_CHANGE) || r->number < 1 || r->time[0] || r->party_size)
+		return NULL;
+	if (current && r->number <= 12 && nlu_time_from_hour(r->number, time) &&
+	    sscanf(current, "%d:%d", &h, &m) == 2) {
+		int hour = atoi(time);
+		if (abs(hour - h) <= 2)
+			return "time";
+	}
+	return draft_has(draft, "party_size") ? "party_size" : NULL;
+}
+
 /* Reads the answer to the question the agent asked last when the message
  * is only that answer: "4" for the party size, "8" for the time, "Ann
  * Smith" for the name, "the 12" for the day. */
@@ -72,6 +92,9 @@ static void read_bare_answer(struct offline_turn *turn, json_t *draft, const cha
 	const struct nlu_result *r = &turn->nlu;
 	char buf[NLU_NAME_SIZE];
 
+	if (!asked || ((r->intents & NLU_INTENT_CHANGE) && strcmp(asked, "party_size") != 0 &&
+		       strcmp(asked, "time") != 0))
+		asked = correction_target(draft, r);
 	if (!asked)
 		return;
 	if (strcmp(asked, "party_size") == 0 && r->number > 0 && !r->party_size) {
@@ -92,7 +115,7 @@ static void read_bare_answer(struct offline_turn *turn, json_t *draft, const cha
 	}
 }
 
-/* Copies the details the message gives into the draft; a later value
+/* Copies the details the message gives into the draft, where a later value
  * replaces an earlier one ("no, make it 8pm"). Returns true when the
  * message gave any booking detail. */
 static bool read_details(struct offline_turn *turn, json_t *draft)
@@ -347,8 +370,12 @@ int offline_booking_turn(struct offline_turn *turn)
 		details = true;
 	choose_task(turn, details);
 
-	if (!wants_booking_help(turn, details)) {
+	bool booking_words = turn->nlu.intents & (NLU_INTENT_BOOK | NLU_INTENT_FIND |
+						  NLU_INTENT_CANCEL);
+	if (!wants_booking_help(turn, details) ||
+	    (!details && !booking_words && (turn->nlu.intents & NLU_INTENT_ELSEWHERE))) {
 		offline_say_general(turn);
+		offline_say_pending_question(turn);
 		return 0;
 	}
 

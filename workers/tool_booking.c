@@ -11,7 +11,7 @@
 #define NAME_MAX_CHARS 100
 #define NOTES_MAX_CHARS 500
 #define NEAREST_MAX 3
-/* A code collision among 31^9 codes is rare; several in a row mean a bug. */
+/* A code collision among 31^9 codes is rare, so several in a row mean a bug. */
 #define CODE_ATTEMPTS 5
 
 /* A create_reservation request after validation and normalisation. */
@@ -27,7 +27,7 @@ struct booking_request {
 	char local[20];              /* "YYYY-MM-DD HH:MM" from date and time */
 };
 
-/* Where the requested start falls under the booking rules
+/* The facts about the requested start that the booking rules decide on
  * (booking_rule_check in sql/003_booking.sql). */
 struct booking_check {
 	bool nonexistent;            /* a local time skipped by a clock change */
@@ -160,7 +160,7 @@ static json_t *parse_request(json_t *args, struct booking_request *req, int *sta
 		return error;
 	if (tool_normalise_phone(phone, req->phone, sizeof(req->phone)) < 0)
 		return invalid(status, TOOL_PHONE_RULE);
-	/* The schema guarantees at least 1; the rules check the maximum. */
+	/* The schema guarantees at least 1, and the rules check the maximum. */
 	req->party = party > 10000 ? 10000 : (int)party;
 	if (key && !is_valid_key(key))
 		return invalid(status, "idempotency_key must be printable ASCII without spaces");
@@ -193,6 +193,8 @@ static int check_start(struct tool_ctx *ctx, const struct booking_request *req,
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
+		log_error("tool_no_restaurant", "the restaurant table has %d rows, expected 1",
+			  PQntuples(res));
 		PQclear(res);
 		return -1;
 	}
@@ -264,7 +266,7 @@ static json_t *check_rules(struct tool_ctx *ctx, const struct booking_request *r
 	else if (!check->on_slot)
 		error = tool_rules_error(status, "not_on_slot",
 					 "%s is not a booking slot: slots start every %d "
-					 "minutes from opening", check->local_time,
+					 "minutes from opening", check->starts_at,
 					 rules->slot_step_minutes);
 	else if (!check->notice_ok)
 		error = tool_rules_error(status, "too_soon",
@@ -331,7 +333,11 @@ static int book(struct tool_ctx *ctx, const struct booking_request *req,
 			return -1;
 		}
 		res = tool_query(ctx->pg, "create_reservation", book_sql, 8, params);
-		if (!res || PQntuples(res) != 1) {
+		if (!res)
+			return -1;
+		if (PQntuples(res) != 1) {
+			log_error("tool_bad_result", "reservation_book returned %d rows, expected 1",
+				  PQntuples(res));
 			PQclear(res);
 			return -1;
 		}

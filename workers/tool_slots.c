@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/log.h"
 #include "workers/tool_result.h"
 #include "workers/tool_slots.h"
 
@@ -44,6 +45,8 @@ int tool_rules_load(struct tool_ctx *ctx, struct tool_rules *rules)
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
+		log_error("tool_no_restaurant", "the restaurant table has %d rows, expected 1",
+			  PQntuples(res));
 		PQclear(res);
 		return -1;
 	}
@@ -143,15 +146,15 @@ static long long distance(long long a, long long b)
 json_t *tool_slots_nearest(const struct tool_slot_day *day, long long target, int max)
 {
 	json_t *nearest = json_array();
-	bool *taken = calloc((size_t)(day->count > 0 ? day->count : 1), sizeof(bool));
+	bool *picked_already = calloc((size_t)(day->count > 0 ? day->count : 1), sizeof(bool));
 
 	/* Picks the nearest remaining slot max times. Slots are in time order,
 	 * so a strict comparison keeps the earlier one on a tie. */
-	for (int picked = 0; taken && picked < max; picked++) {
+	for (int picked = 0; picked_already && picked < max; picked++) {
 		int best = -1;
 
 		for (int i = 0; i < day->count; i++) {
-			if (taken[i] || !day->slots[i].available)
+			if (picked_already[i] || !day->slots[i].available)
 				continue;
 			if (best < 0 || distance(day->slots[i].wall, target) <
 					distance(day->slots[best].wall, target))
@@ -159,9 +162,9 @@ json_t *tool_slots_nearest(const struct tool_slot_day *day, long long target, in
 		}
 		if (best < 0)
 			break;
-		taken[best] = true;
+		picked_already[best] = true;
 		json_array_append_new(nearest, json_string(day->slots[best].starts_at));
 	}
-	free(taken);
+	free(picked_already);
 	return nearest;
 }

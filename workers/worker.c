@@ -11,6 +11,7 @@
 #include "server/log.h"
 #include "workers/chat.h"
 #include "workers/dispatch.h"
+#include "workers/emf.h"
 #include "workers/http.h"
 #include "workers/jobs.h"
 #include "workers/worker.h"
@@ -76,6 +77,7 @@ static void worker_wait(struct worker *w, const sigset_t *set)
 	for (;;) {
 		if (slot_is_mine(w))
 			w->slot->rss_bytes = read_rss_bytes();
+		emf_tick(w);
 		int sig = sigtimedwait(set, NULL, &second);
 		if (sig == SIGTERM || sig == SIGINT)
 			return;

@@ -304,6 +304,9 @@ TEST(nlu_party_counts)
 		{ "number of people is 2", 2 },
 		{ "change to three", 3 },
 		{ "it's for five people, not 6", 5 },
+		{ "make the reservation for five poeple", 5 },
+		{ "reservation for 4 including me", 4 },
+		{ "a reservation for two there to Tuesday", 2 },
 	};
 	check_parties(cases, COUNT(cases));
 }
@@ -322,6 +325,8 @@ TEST(nlu_party_not_a_count)
 		{ "a restaurant in San Jose for 2 people", 2 },
 		{ "a table for 3 at 8", 3 },
 		{ "for three at evening 5:30", 3 },
+		{ "it will be for the one located in San Fran", 0 },
+		{ "Search for one nice place in SFO", 0 },
 	};
 	check_parties(cases, COUNT(cases));
 }

@@ -81,7 +81,7 @@ TEST(availability_dst_autumn_once)
 	slots = json_object_get(result, "slots");
 	CHECK_INT(status, 200);
 
-	/* 02:00 to 02:59 happen twice; each slot is offered once, in summer
+	/* 02:00 to 02:59 happen twice. Each slot is offered once, in summer
 	 * time (+02:00), the first occurrence. */
 	CHECK_INT(count_starts(slots, "T02:30"), 1);
 	CHECK_INT(count_starts(slots, "T02:30:00+02:00"), 1);

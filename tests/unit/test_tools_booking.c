@@ -29,7 +29,7 @@ static json_t *book(PGconn *pg, const char *args, int *status)
 	return test_tool(pg, test_instant(BOOK_NOW), "create_reservation", args, status);
 }
 
-/* Returns the seats of the table that the reservation with code holds. */
+/* Returns the seats of the table that the reservation with code occupies. */
 static long long table_seats(PGconn *pg, const char *code)
 {
 	char sql[160];
@@ -56,8 +56,9 @@ TEST(booking_create_find_cancel)
 		       " \"notes\": \"window seat\"}", &status);
 	code = field(created, "code");
 	CHECK_INT(status, 201);
-	CHECK(code && strlen(code) == TOOL_CODE_LEN);
-	CHECK(code && strspn(code, TOOL_CODE_ALPHABET) == TOOL_CODE_LEN);
+	CHECK(code != NULL);
+	CHECK_INT(strlen(code ? code : ""), TOOL_CODE_LEN);
+	CHECK_INT(strspn(code ? code : "", TOOL_CODE_ALPHABET), TOOL_CODE_LEN);
 	CHECK_STR(field(created, "name"), "Ann Smith");
 	CHECK_INT(json_integer_value(json_object_get(created, "party_size")), 4);
 	CHECK_STR(field(created, "starts_at"), "2026-12-24T19:00:00+01:00");
@@ -305,6 +306,45 @@ TEST(booking_outside_rules)
 	CHECK_INT(test_db_integer(pg, "SELECT count(*) FROM reservations"), 0);
 }
 
+TEST(booking_clock_change_times)
+{
+	static const struct {
+		const char *start;
+		int status;
+		const char *starts_at;   /* expected, or the reason for a 400 */
+	} cases[] = {
+		/* The repeated hour: a local time means its first occurrence. */
+		{"\"date\": \"2026-10-25\", \"time\": \"02:30\"", 201, "2026-10-25T02:30:00+02:00"},
+		{"\"starts_at\": \"2026-10-25T02:15:00+02:00\"", 201, "2026-10-25T02:15:00+02:00"},
+		/* Its second occurrence is not offered as a slot. */
+		{"\"starts_at\": \"2026-10-25T02:45:00+01:00\"", 400, "not_on_slot"},
+		{"\"date\": \"2026-10-25\", \"time\": \"03:00\"", 201, "2026-10-25T03:00:00+01:00"},
+	};
+	PGconn *pg = test_tools_pg();
+
+	if (!pg)
+		return;
+	test_db_exec(pg, "DELETE FROM reservations");
+	test_add_clock_change_hours(pg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char args[256];
+		int status;
+		json_t *result;
+
+		snprintf(args, sizeof(args), "{\"name\": \"Hal\", \"phone\": \"+33612345678\","
+			 " \"party_size\": 2, %s}", cases[i].start);
+		result = test_tool(pg, test_instant("2026-10-01T08:00:00Z"), "create_reservation",
+				   args, &status);
+		if (status != cases[i].status)
+			test_fail(__FILE__, __LINE__, "case %zu: status %d", i, status);
+		if (cases[i].status == 201)
+			CHECK_STR(field(result, "starts_at"), cases[i].starts_at);
+		else
+			CHECK_STR(error_field(result, "reason"), cases[i].starts_at);
+		json_decref(result);
+	}
+}
+
 TEST(booking_rejects_input)
 {
 	static const struct {
@@ -474,7 +514,7 @@ TEST(booking_race_last_table)
 	CHECK_INT(status, 201);
 	json_decref(first);
 
-	/* One 8-seat table is left; twenty guests ask for it at once. */
+	/* One 8-seat table is left, and twenty guests request it at once. */
 	for (int i = 0; i < RACE_THREADS; i++)
 		snprintf(runs[i].args, sizeof(runs[i].args),
 			 "{\"name\": \"Racer %d\", \"phone\": \"+33612345678\", \"party_size\": 7,"

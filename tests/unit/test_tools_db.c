@@ -14,6 +14,14 @@
 static char created[TEST_DB_MAX][64];
 static int created_count;
 
+/* Returns the server's URL, or NULL when the variable is unset or empty. */
+static const char *database_url(void)
+{
+	const char *url = getenv("MAITRED_TEST_DATABASE_URL");
+
+	return url && *url ? url : NULL;
+}
+
 static void database_name(const char *topic, char *buf, size_t len)
 {
 	snprintf(buf, len, "maitred_unit_%s_%ld", topic, (long)getpid());
@@ -65,7 +73,7 @@ static int drop_database(PGconn *admin, const char *name)
 
 static void drop_created(void)
 {
-	const char *url = getenv("MAITRED_TEST_DATABASE_URL");
+	const char *url = database_url();
 	PGconn *admin;
 
 	if (!url || created_count == 0)
@@ -111,12 +119,12 @@ static void remember(const char *name)
 
 PGconn *test_db_create(const char *topic, bool migrate)
 {
-	const char *url = getenv("MAITRED_TEST_DATABASE_URL");
+	const char *url = database_url();
 	char name[64];
 	char err[1024];
 	PGconn *pg;
 
-	if (!url || !*url) {
+	if (!url) {
 		printf("skipped: MAITRED_TEST_DATABASE_URL not set\n");
 		return NULL;
 	}
@@ -138,10 +146,10 @@ PGconn *test_db_create(const char *topic, bool migrate)
 
 PGconn *test_db_connect(const char *topic)
 {
-	const char *url = getenv("MAITRED_TEST_DATABASE_URL");
+	const char *url = database_url();
 	char name[64];
 
-	if (!url || !*url) {
+	if (!url) {
 		test_fail(__FILE__, __LINE__, "MAITRED_TEST_DATABASE_URL not set");
 		return NULL;
 	}
@@ -157,7 +165,7 @@ PGconn *test_tools_pg(void)
 	if (!tried) {
 		tried = true;
 		shared = test_db_create("tools", true);
-	} else if (!shared && !getenv("MAITRED_TEST_DATABASE_URL")) {
+	} else if (!shared && !database_url()) {
 		printf("skipped: MAITRED_TEST_DATABASE_URL not set\n");
 	} else if (!shared) {
 		test_fail(__FILE__, __LINE__, "the tools database could not be made");
