@@ -39,6 +39,7 @@ static const struct setting settings[] = {
 	INT_SETTING("TIMEOUT_KEEP_ALIVE", timeout_keep_alive, "75", 1, 3600, "seconds an idle keep-alive connection is kept (above a load balancer's 60 s)"),
 	INT_SETTING("HEADER_TIMEOUT", header_timeout, "10", 1, 3600, "seconds a client has to send a request's headers and body"),
 	INT_SETTING("DRAIN_TIMEOUT", drain_timeout, "25", 0, 3600, "seconds streams may finish after SIGTERM"),
+	INT_SETTING("DRAIN_DELAY", drain_delay, "0", 0, 60, "seconds to keep serving after SIGTERM while /readyz answers 503, so a load balancer stops sending first"),
 	INT_SETTING("WORKER_TIMEOUT", worker_timeout, "30", 2, 3600, "seconds without a heartbeat before a worker is replaced"),
 	INT_SETTING("HEARTBEAT_INTERVAL", heartbeat_interval, "15", 1, 300, "seconds between SSE keep-alive comments"),
 	INT_SETTING("STATUS_AFTER", status_after, "4", 1, 300, "seconds without a token before a status event"),

@@ -106,6 +106,12 @@ int worker_main(struct worker *w)
 
 	worker_wait(w, &set);
 
+	/* /readyz already answers 503 (the master marked the region draining);
+	 * keep serving while the load balancer notices. */
+	if (w->cfg->drain_delay > 0) {
+		struct timespec delay = { w->cfg->drain_delay, 0 };
+		nanosleep(&delay, NULL);
+	}
 	set_state(w, WORKER_DRAINING);
 	w->draining = 1;
 	int64_t deadline = shm_now_ms() + (int64_t)w->cfg->drain_timeout * 1000;
