@@ -43,8 +43,8 @@ int64_t chat_stream_count(void)
 
 static void count_stream(int64_t delta)
 {
-	__atomic_add_fetch(&open_streams, delta, __ATOMIC_RELAXED);
-	shm_gauge_add(&worker_self->slot->streams, delta);
+	int64_t open = __atomic_add_fetch(&open_streams, delta, __ATOMIC_RELAXED);
+	worker_set_gauge(&worker_self->slot->streams, open);
 }
 
 static size_t utf8_length(const char *text)

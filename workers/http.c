@@ -277,8 +277,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			  enum MHD_ConnectionNotificationCode code)
 {
 	int64_t delta = code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
-	__atomic_fetch_add(&open_connections, delta, __ATOMIC_RELAXED);
-	shm_gauge_add(&worker_self->slot->connections, delta);
+	int64_t open = __atomic_add_fetch(&open_connections, delta, __ATOMIC_RELAXED);
+	worker_set_gauge(&worker_self->slot->connections, open);
 	if (code == MHD_CONNECTION_NOTIFY_STARTED)
 		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
 					  (unsigned int)worker_self->cfg->header_timeout);
