@@ -248,6 +248,7 @@ static enum MHD_Result send_stream(struct http_request *req, struct turn *t)
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
 	MHD_add_response_header(resp, "X-Request-ID", req->request_id);
+	http_close_if_draining(resp);
 	req->status_sent = 200;
 	req->phase = PHASE_SENT;
 	count_stream(1);

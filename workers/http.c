@@ -139,6 +139,14 @@ static void add_common_headers(struct http_request *req, struct MHD_Response *re
 {
 	MHD_add_response_header(resp, "X-Request-ID", req->request_id);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	http_close_if_draining(resp);
+}
+
+void http_close_if_draining(struct MHD_Response *resp)
+{
+	/* A client told to close sends its next request to a worker that stays. */
+	if (worker_self->draining && !MHD_get_response_header(resp, "Connection"))
+		MHD_add_response_header(resp, "Connection", "close");
 }
 
 enum MHD_Result http_send_reply(struct http_request *req)

@@ -65,6 +65,9 @@ void http_stop(int64_t deadline_ms);
 /* Counts connections open now in this worker. */
 int64_t http_open_connections(void);
 
+/* Adds "Connection: close" to resp while this worker drains. */
+void http_close_if_draining(struct MHD_Response *resp);
+
 /* Suspends the request until http_resume(). Call from the handler only. */
 void http_defer(struct http_request *req);
 

@@ -5,6 +5,7 @@ probes on new connections and /v1/menu requests on one keep-alive
 connection, while a thread records /stats.
 """
 import http.client
+import json
 import signal
 import threading
 import time
@@ -187,3 +188,48 @@ def test_reload_then_drain_under_traffic(start_maitred, realistic_upstream, tmp_
     assert [r for r in menu_results if r[0] != 200] == []
     assert gauges.lowest >= 0
     assert "master_stopped: all workers stopped" in log
+
+
+def keep_alive_request(conn, method, path, body=None):
+    headers = {"Content-Type": "application/json"} if body else {}
+    conn.request(method, path, body, headers)
+    resp = conn.getresponse()
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+
+
+def test_drain_closes_keep_alive_connections(start_maitred, realistic_upstream):
+    m = start_maitred({"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": realistic_upstream.base_url,
+                       "WORKERS": "1", "DRAIN_TIMEOUT": "20"})
+    idle = http.client.HTTPConnection("127.0.0.1", m.port, timeout=10)
+    chatty = http.client.HTTPConnection("127.0.0.1", m.port, timeout=10)
+    before = keep_alive_request(idle, "GET", "/healthz")
+    keep_alive_request(chatty, "GET", "/healthz")
+    realistic_upstream.faults([{"kind": "slow", "match": "take your time", "ttft_ms": 300, "token_ms": 100}])
+    slow = []
+    sender = threading.Thread(
+        target=lambda: slow.extend(run_turns(m.url, 1, message="Hello, take your time", timeout=60)),
+        daemon=True)
+    sender.start()
+    assert wait_for(lambda: [r for r in read_stats(m)["runs"] if r["state"] == "streaming"], 10)
+
+    m.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    during = keep_alive_request(idle, "GET", "/healthz")
+    chat = keep_alive_request(chatty, "POST", "/v1/chat", b'{"message": "Hello"}')
+    idle.close()
+    chatty.close()
+    status = m.proc.wait(40)
+    sender.join(30)
+    print(f"during the drain: /healthz on a kept connection {during[0]} with Connection: "
+          f"{during[1].get('connection')}; a chat turn {chat[0]} {chat[2]!r}; the slow stream "
+          f"{summarize(slow)}; exit {status}")
+
+    assert before[1].get("connection") != "close"
+    assert during[0] == 200
+    assert during[1]["connection"] == "close"
+    assert chat[0] == 503
+    assert chat[1]["retry-after"] == "1"
+    assert chat[1]["connection"] == "close"
+    assert json.loads(chat[2])["error"]["code"] == "not_ready"
+    assert summarize(slow) == {"done": 1}
+    assert status == 0
