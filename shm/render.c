@@ -85,7 +85,9 @@ static void histograms(struct text *t, struct shm_worker *w, int n)
 			put(t, "maitred_%s_bucket{worker=\"%d\",le=\"+Inf\"} %llu\n", name, i,
 			    (unsigned long long)cumulative);
 			put(t, "maitred_%s_sum{worker=\"%d\"} %.6f\n", name, i, (double)h->sum_us / 1e6);
-			put(t, "maitred_%s_count{worker=\"%d\"} %llu\n", name, i, (unsigned long long)h->count);
+			/* The buckets' total, not h->count: a sample being added may have
+			 * reached one and not the other, and +Inf must equal the count. */
+			put(t, "maitred_%s_count{worker=\"%d\"} %llu\n", name, i, (unsigned long long)cumulative);
 		}
 	}
 }
