@@ -512,6 +512,15 @@ int http_start(void)
  * open and is never shut down: the other workers keep accepting on it. */
 void http_stop(int64_t deadline_ms)
 {
+	/* When the whole instance stops, no other worker takes the connections
+	 * that still arrive: keep accepting while the turns in flight finish, so
+	 * such a client gets an answer (503 not_ready to a chat turn) instead of
+	 * waiting in the listen queue until the instance exits. */
+	while (worker_self->region->hdr->draining && shm_now_ms() < deadline_ms && chat_active_count() > 0) {
+		struct timespec pause = { 0, 20 * 1000000 };
+		nanosleep(&pause, NULL);
+	}
+
 	if (public_daemon)
 		MHD_quiesce_daemon(public_daemon);
 	if (admin_daemon)

@@ -58,8 +58,9 @@ struct http_request {
 int http_start(void);
 
 /* Stops accepting connections (the listening sockets stay open for the
- * other workers), finishes what is in flight, then stops the daemons.
- * deadline_ms is a monotonic time (shm_now_ms). */
+ * other workers), finishes what is in flight, then stops the daemons. When
+ * the whole instance stops, it keeps accepting until the chat turns in
+ * flight have ended. deadline_ms is a monotonic time (shm_now_ms). */
 void http_stop(int64_t deadline_ms);
 
 /* Counts connections open now in this worker. */

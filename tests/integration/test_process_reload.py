@@ -1,8 +1,8 @@
 """SIGHUP replaces the workers under traffic, and SIGTERM drains the instance.
 
-Traffic runs all along: streamed chat turns on new connections, /healthz
-probes on new connections and /v1/menu requests on one keep-alive
-connection, while a thread records /stats.
+Traffic runs all along, into the drain: streamed chat turns on new
+connections, /healthz probes on new connections and /v1/menu requests on
+one keep-alive connection, while a thread records /stats.
 """
 import http.client
 import json
@@ -13,7 +13,7 @@ import urllib.parse
 
 import pytest
 
-from harness import Upstream
+from harness import Upstream, request
 from test_process_clients import (REALISTIC_UPSTREAM, ChatLoad, Prober, read_stats, run_turns,
                                   summarize, wait_for, worker_exits)
 
@@ -147,31 +147,41 @@ def test_reload_then_drain_under_traffic(start_maitred, realistic_upstream, tmp_
                                 "ttft_ms": 300, "token_ms": 100}])
     slow = []
     slow_sender = threading.Thread(
-        target=lambda: slow.extend(run_turns(m.url, 3, message="Hello, take your time", timeout=60)),
+        target=lambda: slow.extend(run_turns(m.url, 3, message="Hello, take your time", id_prefix="slow",
+                                             timeout=60)),
         daemon=True)
     slow_sender.start()
-    assert wait_for(lambda: len([r for r in read_stats(m)["runs"] if r["state"] == "streaming"]) >= 3, 10)
+    assert wait_for(lambda: len([r for r in read_stats(m)["runs"]
+                                 if r["turn_id"].startswith("slow-") and r["state"] == "streaming"]) == 3, 10)
 
-    # A load balancer stops sending new connections once the instance drains.
+    # Traffic goes on for the first second of the drain, as it does while a
+    # load balancer has not yet noticed that /readyz fails.
+    term_at = time.monotonic()
+    m.signal(signal.SIGTERM)
+    time.sleep(0.5)
+    readyz = request(m.url, "GET", "/readyz", timeout=5)
+    time.sleep(0.5)
     load.halt()
     probes = probe.stop()
     menu_results = menu.stop()
     gauges.stop()
-    time.sleep(0.2)
-    term_at = time.monotonic()
-    m.signal(signal.SIGTERM)
     status = m.proc.wait(40)
     drain_seconds = time.monotonic() - term_at
     turns = load.stop()
     slow_sender.join(30)
-    in_flight_at_term = [t for t in turns + slow if t.ended_at > term_at]
+    # A turn sent just before SIGTERM may reach the server after it.
+    started_before_term = [t for t in turns if t.events and t.events[0][0] < term_at]
+    during_drain = [t for t in turns if t.sent_at >= term_at]
+    in_flight_at_term = [t for t in started_before_term + slow if t.ended_at > term_at]
     log = m.log_text()
     print(f"reload: generation 2 serving after {reload_seconds:.2f} s, old workers gone after "
-          f"{old_gone_seconds:.2f} s; {len(turns)} turns {summarize(turns)}; slow turns {summarize(slow)}; "
-          f"{len(in_flight_at_term)} in flight at SIGTERM; drain took {drain_seconds:.2f} s, exit {status}; "
-          f"{len(probes)} probes, {len(menu_results)} keep-alive requests "
-          f"({sum(1 for _, again in menu_results if again)} sent again); "
-          f"lowest gauge {gauges.lowest} in {gauges.samples} samples")
+          f"{old_gone_seconds:.2f} s; all {len(turns)} turns {summarize(turns)}; "
+          f"{len(started_before_term)} streams started before SIGTERM {summarize(started_before_term)}, "
+          f"slow turns {summarize(slow)}, {len(in_flight_at_term)} of them in flight at SIGTERM; "
+          f"{len(during_drain)} turns sent during the drain {summarize(during_drain)}; /readyz during the "
+          f"drain {readyz[0]}; drain took {drain_seconds:.2f} s, exit {status}; {len(probes)} probes, "
+          f"{len(menu_results)} keep-alive requests ({sum(1 for _, again in menu_results if again)} "
+          f"sent again); lowest gauge {gauges.lowest} in {gauges.samples} samples")
 
     assert first["instance"]["slot_limit"] == 10
     assert second is not None
@@ -181,9 +191,14 @@ def test_reload_then_drain_under_traffic(start_maitred, realistic_upstream, tmp_
     assert old_exits is not None
     assert all(e[2] == "exited with status 0" for e in old_exits)
     assert status == 0
-    assert summarize(turns) == {"done": len(turns)}
+    assert set(summarize(turns)) <= {"done", "http 503 not_ready"}
+    assert summarize(started_before_term) == {"done": len(started_before_term)}
     assert summarize(slow) == {"done": 3}
     assert len(in_flight_at_term) >= 3
+    assert len(during_drain) >= 1
+    assert summarize(during_drain) == {"http 503 not_ready": len(during_drain)}
+    assert {t.headers.get("retry-after") for t in during_drain} == {"1"}
+    assert readyz[0] == 503
     assert probe.failures() == []
     assert [r for r in menu_results if r[0] != 200] == []
     assert gauges.lowest >= 0
