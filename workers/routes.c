@@ -159,7 +159,7 @@ int routes_begin(struct http_request *req)
 /* A draining worker takes no new chat turn, and /readyz fails once the
  * whole instance stops, so that a load balancer sends traffic elsewhere.
  * Returns true with the 503 reply set. */
-static bool refuse_while_draining(struct http_request *req, const struct route *r)
+static bool reject_while_draining(struct http_request *req, const struct route *r)
 {
 	if (r->id == ROUTE_READYZ && worker_self->region->hdr->draining) {
 		http_reply_error(&req->reply, 503, "not_ready", "this server is shutting down; send traffic elsewhere");
@@ -180,7 +180,7 @@ enum MHD_Result routes_dispatch(struct http_request *req)
 
 	/* Checked once the body is read: a reply sent before that makes
 	 * libmicrohttpd close the connection while the client still sends. */
-	if (refuse_while_draining(req, r))
+	if (reject_while_draining(req, r))
 		return http_send_reply(req);
 	r->fn(req);
 	if (req->phase == PHASE_DEFERRED)
