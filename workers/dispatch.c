@@ -211,7 +211,8 @@ static void turn_emit_done(struct turn *t)
 	if (t->reservation)
 		json_object_set(done, "reservation", t->reservation);
 	double price_in = 0, price_out = 0;
-	if (sscanf(worker_self->cfg->price_table, "%lf:%lf", &price_in, &price_out) == 2 && !t->offline) {
+	bool used_model = t->prompt_tokens || t->completion_tokens;
+	if (sscanf(worker_self->cfg->price_table, "%lf:%lf", &price_in, &price_out) == 2 && used_model) {
 		double cost = ((double)t->prompt_tokens * price_in + (double)t->completion_tokens * price_out) / 1e6;
 		json_object_set_new(done, "cost_usd", json_real(cost));
 		shm_add(&worker_self->slot->cost_microdollars, (uint64_t)(cost * 1e6));

@@ -106,9 +106,17 @@ def test_failure_after_tool_round_falls_back(start_maitred, upstream, database_u
 
     assert reader.names()[-1] == "done"
     assert reader.of("status") == [{"text": FALLBACK_NOTICE}]
-    assert any(name in reader.of("done")[0]["reply"] for name in vegan_starters(database_url))
+    done = reader.of("done")[0]
+    assert any(name in done["reply"] for name in vegan_starters(database_url))
     assert wait_upstream_idle(upstream)
     assert [c["status"] for c in requests_for(upstream, "RTOOL")] == [200, 500, 500]
+
+    # The tool call that succeeded used tokens, so the turn reports their cost
+    # at the default OPENAI_PRICE of 0.15:0.60 USD per million tokens.
+    usage = done["usage"]
+    assert usage["prompt_tokens"] > 0
+    cost = (usage["prompt_tokens"] * 0.15 + usage["completion_tokens"] * 0.60) / 1e6
+    assert done["cost_usd"] == pytest.approx(cost, rel=1e-9)
 
 
 @pytest.mark.parametrize("fault, kind", [("disconnect", "connection"), ("error_mid", "server")])
