@@ -82,9 +82,23 @@ static pid_t spawn_worker(int index)
 		return -1;
 	struct shm_worker *slot = &m.region.workers[index];
 
+	/* Filled before the fork: a child that gets ready before the master
+	 * runs again must not have its state set back to starting. */
+	int32_t old_state = slot->state;
+	int64_t old_started_ms = slot->started_ms;
+	uint32_t old_generation = slot->generation;
+	slot->state = WORKER_STARTING;
+	slot->started_ms = shm_wall_ms();
+	slot->heartbeat_ms = shm_now_ms();
+	slot->generation = m.generation;
+	slot->connections = 0;
+	slot->streams = 0;
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork_failed", "fork() failed: %s", strerror(errno));
+		slot->state = old_state;
+		slot->started_ms = old_started_ms;
+		slot->generation = old_generation;
 		return -1;
 	}
 	if (pid == 0) {
@@ -100,22 +114,17 @@ static pid_t spawn_worker(int index)
 		_exit(worker_main(&w));
 	}
 
-	/* The master fills the slot too, so the pid is there before the
-	 * child runs and a reader never sees the old one. */
+	/* The child stores its pid too, so whichever runs first, a reader
+	 * never sees the old one once the child serves. */
 	slot->pid = pid;
-	slot->state = WORKER_STARTING;
-	slot->started_ms = shm_wall_ms();
-	slot->heartbeat_ms = shm_now_ms();
-	slot->generation = m.generation;
-	slot->connections = 0;
-	slot->streams = 0;
 	*c = (struct child){ .pid = pid, .index = index, .generation = m.generation, .started_ms = shm_now_ms() };
 	log_info("worker_spawned", "worker %d pid %d generation %u", index, (int)pid, m.generation);
 	return pid;
 }
 
-/* Counts crashes in a sliding window and doubles the respawn delay while
- * workers keep dying, so a broken deploy does not fork in a tight loop. */
+/* Counts workers that died before they were ready in a sliding window and
+ * doubles the respawn delay while that goes on, so a broken deploy does not
+ * fork in a tight loop. */
 static int64_t crash_backoff(void)
 {
 	int64_t now = shm_now_ms();
@@ -159,9 +168,10 @@ static int reap_children(void)
 			continue;
 		}
 		bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		struct shm_worker *slot = &m.region.workers[c->index];
+		bool served = slot->pid == pid && slot->state == WORKER_READY;
 		log_write(clean ? LOG_INFO : LOG_WARN, NULL, "worker_exited",
 			  "worker %d pid %d %s; %d agent runs reclaimed", c->index, (int)pid, how, freed);
-		struct shm_worker *slot = &m.region.workers[c->index];
 		if (slot->pid == pid) {
 			slot->state = WORKER_DEAD;
 			slot->connections = 0;
@@ -174,7 +184,9 @@ static int reap_children(void)
 		*c = (struct child){ 0 };
 		if (!m.stopping && !was_draining && !fatal) {
 			slot->restarts++;
-			m.respawn_at_ms[index] = shm_now_ms() + crash_backoff();
+			/* Only deaths before ready are a crash loop (a broken deploy);
+			 * a worker that served is replaced at once however often it dies. */
+			m.respawn_at_ms[index] = shm_now_ms() + (served ? 0 : crash_backoff());
 			if (m.respawn_at_ms[index] > shm_now_ms())
 				log_warn("respawn_delayed", "workers keep dying; worker %d restarts in %lld ms", index,
 					 (long long)(m.respawn_at_ms[index] - shm_now_ms()));
@@ -237,7 +249,7 @@ static void sweep_orphans(void)
 static void drain_child(struct child *c, int64_t extra_ms)
 {
 	c->draining = true;
-	c->kill_at_ms = shm_now_ms() + (int64_t)m.cfg.drain_timeout * 1000 + extra_ms;
+	c->kill_at_ms = shm_now_ms() + (int64_t)(m.cfg.drain_timeout + m.cfg.drain_delay) * 1000 + extra_ms;
 	kill(c->pid, SIGTERM);
 }
 
@@ -245,7 +257,7 @@ static void begin_stop(int sig)
 {
 	m.stopping = true;
 	m.region.hdr->draining = 1;
-	m.stop_deadline_ms = shm_now_ms() + (int64_t)m.cfg.drain_timeout * 1000 + 3000;
+	m.stop_deadline_ms = shm_now_ms() + (int64_t)(m.cfg.drain_timeout + m.cfg.drain_delay) * 1000 + 3000;
 	log_info("master_stopping", "signal %d: draining %d workers for up to %d s", sig, children_alive(),
 		 m.cfg.drain_timeout);
 	notify_systemd("STOPPING=1");

@@ -10,6 +10,7 @@
 #include "server/log.h"
 #include "workers/chat.h"
 #include "workers/dispatch.h"
+#include "workers/resume.h"
 #include "workers/routes.h"
 #include "workers/turn.h"
 #include "workers/worker.h"
@@ -18,6 +19,7 @@
 
 static int suspended_turns;
 static int active_turns;
+static int64_t open_streams;
 
 /* The watcher: an epoll set of suspended chat sockets, for EPOLLRDHUP. */
 static int watch_fd = -1;
@@ -33,6 +35,17 @@ int chat_active_count(void)
 int chat_suspended_count(void)
 {
 	return __atomic_load_n(&suspended_turns, __ATOMIC_RELAXED);
+}
+
+int64_t chat_stream_count(void)
+{
+	return __atomic_load_n(&open_streams, __ATOMIC_RELAXED);
+}
+
+static void count_stream(int64_t delta)
+{
+	__atomic_add_fetch(&open_streams, delta, __ATOMIC_RELAXED);
+	shm_gauge_add(&worker_self->slot->streams, delta);
 }
 
 static size_t utf8_length(const char *text)
@@ -171,6 +184,17 @@ void chat_start(struct http_request *req)
 		return;
 	}
 	t->new_session = new_session;
+	const char *last_id = http_header(req, "Last-Event-ID");
+	if (last_id && t->sse) {
+		if (resume_parse_id(last_id, t->resume_id, sizeof(t->resume_id), &t->resume_after) < 0) {
+			http_reply_error(&req->reply, 400, "invalid_request",
+					 "Last-Event-ID %.60s is not an event id of this server (<request id>-<n>)", last_id);
+			turn_unref(t);
+			turn_unref(t);
+			return;
+		}
+		t->resume = true;
+	}
 	req->turn = t;
 	__atomic_fetch_add(&active_turns, 1, __ATOMIC_RELAXED);
 	watch_add(t);
@@ -238,6 +262,7 @@ static enum MHD_Result send_stream(struct http_request *req, struct turn *t)
 	MHD_add_response_header(resp, "X-Request-ID", req->request_id);
 	req->status_sent = 200;
 	req->phase = PHASE_SENT;
+	count_stream(1);
 	enum MHD_Result rc = MHD_queue_response(req->conn, 200, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -321,6 +346,9 @@ void chat_completed(struct http_request *req, bool aborted)
 
 	if (gone)
 		dispatch_post(t, EV_GONE);
+	/* Only send_stream sends 200 to a turn that asked for a stream. */
+	if (t->sse && req->status_sent == 200)
+		count_stream(-1);
 	__atomic_fetch_sub(&active_turns, 1, __ATOMIC_RELAXED);
 	turn_unref(t);
 }

@@ -4,6 +4,7 @@
 /* POST /v1/chat on the HTTP side: checks the request, hands the turn to the
  * dispatcher, and sends what it produces, as a stream or one JSON reply. */
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "workers/http.h"
 
@@ -20,6 +21,9 @@ void chat_completed(struct http_request *req, bool aborted);
 
 int chat_active_count(void);
 int chat_suspended_count(void);
+
+/* Returns the number of event streams this worker is sending now. */
+int64_t chat_stream_count(void);
 
 /* Starts and stops the thread that notices guests who close a connection
  * while it is suspended (libmicrohttpd does not watch those sockets). */

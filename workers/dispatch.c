@@ -10,6 +10,7 @@
 #include "workers/dispatch.h"
 #include "workers/llm.h"
 #include "workers/llm_stream.h"
+#include "workers/resume.h"
 #include "workers/router.h"
 #include "workers/session.h"
 #include "workers/worker.h"
@@ -36,6 +37,7 @@ static struct {
 } d = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void turn_start_model(struct turn *t);
+static void turn_launch_call(struct turn *t);
 static void turn_fail(struct turn *t, const char *code, const char *message);
 
 int dispatch_turn_count(void)
@@ -117,12 +119,16 @@ static void turn_end(struct turn *t, enum shm_turn_outcome outcome)
 	}
 	turn_release_slot(t);
 	t->state = TURN_ENDED;
+	/* The model call stopped with the guest: a resume learns it at once. */
+	if (outcome == OUTCOME_GUEST_GONE && t->sse && t->decided && !t->resume)
+		turn_journal_only(t, "error", json_pack("{s:{s:s,s:s}}", "error", "code", "interrupted", "message",
+							"the answer stopped when the connection dropped; please send your message again"));
+	if (!t->resume)
+		resume_persist(t, true);
 
 	int64_t duration = shm_now_ms() - t->started_ms;
 	shm_add(&slot->turns[outcome], 1);
 	shm_observe(slot, HIST_TURN, duration * 1000);
-	if (t->sse)
-		shm_gauge_add(&slot->streams, -1);
 	log_write(LOG_INFO, t->id, "turn_end",
 		  "session=%s agent=%s outcome=%s offline=%d duration_ms=%lld rounds=%d tokens_in=%ld tokens_out=%ld",
 		  t->session_id, agent_name(t->agent), shm_outcome_name(outcome), t->offline,
@@ -166,8 +172,6 @@ static void turn_open_stream(struct turn *t)
 {
 	turn_emit(t, "meta", json_pack("{s:s,s:s,s:s}", "session_id", t->session_id, "request_id", t->id,
 				      "agent", agent_name(t->agent)));
-	if (t->sse)
-		shm_gauge_add(&worker_self->slot->streams, 1);
 	pthread_mutex_lock(&t->mu);
 	t->decided = true;
 	if (t->sse)
@@ -286,7 +290,39 @@ static void turn_after_prepare(struct turn *t)
 	turn_emit(t, "queued", json_pack("{s:i}", "position", t->last_position));
 }
 
+/* Starts the next model call, after reserving it in the shared quota when
+ * OPENAI_RPM or OPENAI_TPM is set. */
 static void turn_start_model(struct turn *t)
+{
+	const struct config *cfg = worker_self->cfg;
+	if (cfg->openai_rpm || cfg->openai_tpm) {
+		t->state = TURN_QUOTA;
+		dispatch_run_job(t, session_job_quota);
+		return;
+	}
+	turn_launch_call(t);
+}
+
+static void turn_after_quota(struct turn *t)
+{
+	if (t->quota_wait_ms <= 0) {
+		turn_launch_call(t);
+		return;
+	}
+	shm_add(&worker_self->slot->rate_limit_waits, 1);
+	if (shm_now_ms() + t->quota_wait_ms > t->deadline_ms) {
+		char message[160];
+		snprintf(message, sizeof(message),
+			 "the assistant's request budget is used up for the moment; retry in %ld s",
+			 (t->quota_wait_ms + 999) / 1000);
+		turn_fail(t, "overloaded", message);
+		return;
+	}
+	t->state = TURN_QUOTA_WAIT;
+	t->retry_at_ms = shm_now_ms() + t->quota_wait_ms;
+}
+
+static void turn_launch_call(struct turn *t)
 {
 	char err[200];
 	if (t->state == TURN_QUEUED || !t->admitted_ms) {
@@ -340,6 +376,34 @@ static void turn_after_save(struct turn *t)
 	turn_end(t, OUTCOME_DONE);
 }
 
+/* A resumed stream: its events come from Redis until done or error. */
+static void turn_after_resume_fetch(struct turn *t)
+{
+	if (t->resume_missing && !t->decided) {
+		t->early_status = 404;
+		snprintf(t->error_code, sizeof(t->error_code), "not_found");
+		snprintf(t->error_message, sizeof(t->error_message),
+			 "there is no answer %s to resume (it ended more than %d s ago or never existed); send your message again",
+			 t->resume_id, RESUME_TTL);
+		turn_fail_early(t, OUTCOME_ERROR);
+		return;
+	}
+	if (!t->decided) {
+		if (t->sse)
+			shm_gauge_add(&worker_self->slot->streams, 1);
+		pthread_mutex_lock(&t->mu);
+		t->decided = true;
+		turn_wake_locked(t);
+		pthread_mutex_unlock(&t->mu);
+	}
+	if (t->resume_complete) {
+		turn_end(t, OUTCOME_DONE);
+		return;
+	}
+	t->state = TURN_RESUME_WAIT;
+	t->retry_at_ms = shm_now_ms() + RESUME_POLL_MS;
+}
+
 static void on_job_done(struct turn *t)
 {
 	if (t->state == TURN_ENDED)
@@ -355,6 +419,12 @@ static void on_job_done(struct turn *t)
 	switch (t->state) {
 	case TURN_PREPARING:
 		turn_after_prepare(t);
+		break;
+	case TURN_QUOTA:
+		turn_after_quota(t);
+		break;
+	case TURN_RESUMING:
+		turn_after_resume_fetch(t);
 		break;
 	case TURN_TOOLS:
 		t->rounds++;
@@ -495,6 +565,15 @@ static void on_transfer_done(struct turn *t, CURLcode code)
 	curl_easy_cleanup(t->easy);
 	t->easy = NULL;
 
+	/* The provider's budget is nearly spent: slow every instance down. */
+	if (t->remaining_requests >= 0 && t->remaining_requests <= 1)
+		t->pause_hint_ms = t->retry_after_s > 0 ? t->retry_after_s : 1000;
+	if (t->quota_reserved) {
+		const struct llm_result *r = llm_stream_result(t->parser);
+		t->quota_delta += r->prompt_tokens + r->completion_tokens - t->quota_reserved;
+		t->quota_reserved = 0;
+	}
+
 	if (outcome == LLM_FAILED) {
 		turn_model_failed(t, &f);
 		return;
@@ -534,6 +613,11 @@ static void on_new(struct turn *t)
 		d.turns->prev = t;
 	d.turns = t;
 	__atomic_fetch_add(&d.count, 1, __ATOMIC_RELAXED);
+	if (t->resume) {
+		t->state = TURN_RESUMING;
+		dispatch_run_job(t, resume_job_fetch);
+		return;
+	}
 	t->state = TURN_PREPARING;
 	dispatch_run_job(t, session_job_prepare);
 }
@@ -545,7 +629,8 @@ static void on_gone(struct turn *t)
 	if (t->run_idx >= 0)
 		shm_run_set_state(worker_self->region, t->run_idx, RUN_GUEST_GONE);
 	/* A job in flight cannot be stopped; its completion ends the turn. */
-	if (t->state == TURN_MODEL || t->state == TURN_QUEUED || t->state == TURN_RETRY_WAIT)
+	if (t->state == TURN_MODEL || t->state == TURN_QUEUED || t->state == TURN_RETRY_WAIT ||
+	    t->state == TURN_QUOTA_WAIT || t->state == TURN_RESUME_WAIT)
 		turn_end(t, OUTCOME_GUEST_GONE);
 }
 
@@ -647,7 +732,8 @@ static void tick_turn(struct turn *t, int64_t now, bool positions)
 	const struct config *cfg = worker_self->cfg;
 
 	if (t->state != TURN_ENDED && now > t->deadline_ms && t->state != TURN_SAVING &&
-	    t->state != TURN_PREPARING && t->state != TURN_TOOLS && t->state != TURN_OFFLINE) {
+	    t->state != TURN_PREPARING && t->state != TURN_TOOLS && t->state != TURN_OFFLINE &&
+	    t->state != TURN_QUOTA && t->state != TURN_RESUMING) {
 		shm_add(&worker_self->slot->timeouts[TIMEOUT_TURN], 1);
 		turn_fail(t, "upstream_timeout", "the assistant did not answer in time; please ask again");
 		return;
@@ -656,14 +742,20 @@ static void tick_turn(struct turn *t, int64_t now, bool positions)
 		tick_queued(t, now, positions);
 	else if (t->state == TURN_MODEL)
 		tick_model(t, now);
-	else if (t->state == TURN_RETRY_WAIT && now >= t->retry_at_ms)
+	else if ((t->state == TURN_RETRY_WAIT || t->state == TURN_QUOTA_WAIT) && now >= t->retry_at_ms)
 		turn_start_model(t);
+	else if (t->state == TURN_RESUME_WAIT && now >= t->retry_at_ms) {
+		t->state = TURN_RESUMING;
+		dispatch_run_job(t, resume_job_fetch);
+	}
 	if (t->state == TURN_ENDED || !t->sse)
 		return;
+	if (!t->resume)
+		resume_persist(t, false);
 
 	/* A calm notice while the model or a tool keeps the guest waiting. */
 	bool waiting = (t->state == TURN_MODEL && !call_has_token(t)) || t->state == TURN_TOOLS ||
-		       t->state == TURN_RETRY_WAIT;
+		       t->state == TURN_RETRY_WAIT || t->state == TURN_QUOTA_WAIT;
 	int64_t quiet_since = t->last_status_ms > t->last_chunk_ms ? t->last_status_ms : t->last_chunk_ms;
 	if (quiet_since < t->call_started_ms)
 		quiet_since = t->call_started_ms;
@@ -691,7 +783,8 @@ static void tick(void)
 
 	for (struct turn *t = d.turns, *next; t; t = next) {
 		next = t->next;
-		bool in_job = t->state == TURN_PREPARING || t->state == TURN_TOOLS ||
+		bool in_job = t->state == TURN_PREPARING || t->state == TURN_TOOLS || t->state == TURN_QUOTA ||
+			      t->state == TURN_RESUMING ||
 			      t->state == TURN_OFFLINE || t->state == TURN_SAVING;
 		if (d.close_all && !in_job && t->state != TURN_ENDED) {
 			turn_fail(t, "not_ready", "the server is restarting; please send your message again");

@@ -110,6 +110,9 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
 			ms = seconds * 1000;
 	} else if (strncasecmp(line, "x-ratelimit-reset-requests:", 27) == 0) {
 		ms = llm_parse_reset(line + 27);
+	} else if (strncasecmp(line, "x-ratelimit-remaining-requests:", 31) == 0) {
+		t->remaining_requests = strtol(line + 31, NULL, 10);
+		return len;
 	}
 	if (ms >= 0 && (t->retry_after_s < 0 || ms > t->retry_after_s))
 		t->retry_after_s = (int)ms;   /* held in ms despite the name */
@@ -154,6 +157,7 @@ static void call_reset(struct turn *t)
 	t->error_len = 0;
 	t->http_status = 0;
 	t->retry_after_s = -1;
+	t->remaining_requests = -1;
 	if (t->easy) {
 		curl_easy_cleanup(t->easy);
 		t->easy = NULL;

@@ -13,16 +13,21 @@ struct intent_phrases {
 
 static const char *const book_phrases[] = {
 	"book", "booking", "reserve", "reservation", "reservations", "table", "tables", "a spot",
-	"availability", "available", "free table", "make it for", "seats", "reserving",
+	"availability", "free table", "party of", "make it for", "seats", "reserving",
 	"booked", "bookings", NULL
 };
 static const char *const find_phrases[] = {
 	"my booking", "my reservation", "our booking", "our reservation", "booking code",
-	"reservation code", "check my", "look up my", "find my", "confirm my", "the booking",
-	"the reservation", "my code", "still booked", "did i book", "have i booked", NULL
+	"reservation code", "check my", "look up my", "find my", "confirm my", "my code",
+	"still booked", "did i book", "have i booked", "my table", NULL
 };
+/* "Cancel" alone is often conditional ("in case I have to cancel"), so it
+ * needs an object. */
 static const char *const cancel_phrases[] = {
-	"cancel", "cancellation", "call off", "delete my", "remove my", "annul", NULL
+	"cancel my", "cancel our", "cancel the", "cancel it", "cancel that", "cancel this",
+	"cancel a", "cancel booking", "cancel reservation", "cancellation of", "call off",
+	"delete my", "remove my", "annul", "want to cancel", "like to cancel", "need to cancel",
+	"please cancel", "cancel please", NULL
 };
 static const char *const menu_phrases[] = {
 	"menu", "dish", "dishes", "food", "vegan", "vegetarian", "veggie", "gluten", "dairy",
@@ -31,13 +36,14 @@ static const char *const menu_phrases[] = {
 	"desserts", "drink", "drinks", "wine", "wines", "beer", "price", "prices", "cost",
 	"costs", "cheap", "cheapest", "expensive", "allergen", "allergens", "allergy",
 	"allergies", "allergic", "contain", "contains", "ingredient", "ingredients", "serve",
-	"serves", "recommend", "speciality", "specialty", "specials", "cuisine", "eat",
+	"serves", "recommend", "speciality", "specialty", "specials", "cuisine",
 	"halal", "kosher", "shellfish", "fish", "meat", "coeliac", "celiac", "side", "sides",
 	"course", "courses", "kids menu", "how much", "euros", "order", "pescatarian", NULL
 };
 static const char *const hours_phrases[] = {
-	"open", "opening", "opens", "close", "closing", "closes", "closed", "hours",
-	"what time do you", "when are you", "when do you", NULL
+	"open", "opening", "opens", "you close", "closing", "closes", "closed",
+	"opening hours", "your hours", "the hours", "business hours", "what time do you",
+	"when are you", "when do you", NULL
 };
 static const char *const greeting_phrases[] = {
 	"hi", "hello", "hey", "good morning", "good evening", "good afternoon", "bonjour",
@@ -49,7 +55,8 @@ static const char *const thanks_phrases[] = {
 static const char *const goodbye_phrases[] = {
 	"bye", "goodbye", "that's all", "that is all", "that will be all", "that'll be all",
 	"nothing else", "see you", "have a good", "have a nice", "that's it", "that is it",
-	"that's everything", "that is everything", "all i need", "all i needed", NULL
+	"that's everything", "that is everything", "all i need", "all i needed",
+	"that will be it", "that'll be it", "that would be all", NULL
 };
 static const char *const help_phrases[] = {
 	"help", "what can you do", "who are you", "are you a bot", "are you human",
@@ -69,8 +76,8 @@ static const char *const elsewhere_words[] = {
 	"games", "festival", "match", "cab", "taxi", "uber", "lyft", "ride", "rides", "bus",
 	"train", "flight", "flights", "airport", "hotel", "weather", "forecast", "rain",
 	"temperature", "song", "songs", "album", "playlist", "calendar", "alarm", "doctor",
-	"dentist", "salon", "haircut", "apartment", "rental", "watch", "stylist", "show",
-	"shows", "exhibition", "museum", "play", NULL
+	"dentist", "salon", "haircut", "apartment", "rental", "watch", "stylist",
+	"exhibition", "museum", NULL
 };
 static const char *const restaurant_words[] = {
 	"table", "restaurant", "eat", "eating", "eatery", "dinner", "lunch", "brunch",
@@ -79,7 +86,8 @@ static const char *const restaurant_words[] = {
 static const char *const other_place_phrases[] = {
 	"another restaurant", "other restaurant", "other restaurants", "restaurants",
 	"somewhere else", "other places", "another place", "different restaurant",
-	"a restaurant in", "restaurant near", "restaurants near", "place to eat", NULL
+	"a restaurant in", "restaurant near", "restaurants near", "place to eat",
+	"restaurant in", "restaurants in", "good restaurant", "recommend a restaurant", NULL
 };
 
 static const struct intent_phrases intents[] = {
@@ -172,17 +180,37 @@ static enum nlu_answer read_answer(const struct nlu_tokens *t)
 								       : NLU_ANSWER_NONE;
 }
 
+/* Clauses whose dates and times are not booking details: goodbyes ("that's
+ * all for today") and questions back ("where did you get March 1st?"). */
+static const char *const not_detail_phrases[] = {
+	"did you", "where did", "why", "that's all", "that is all", "that will be all",
+	"that'll be all", "that will be it", "that'll be it", "that would be all", NULL
+};
+
 /* Marks every token of a clause about another service as used, so its
- * dates and counts ("3 tickets on the 5th") stay out of the booking. */
+ * dates and counts ("3 tickets on the 5th") stay out of the booking. Does
+ * the same for goodbyes and questions back. */
 static void skip_elsewhere_clauses(struct nlu_tokens *t)
 {
-	for (int clause = 0; clause <= t->clauses; clause++) {
-		if (!has_any(t, clause, elsewhere_words) || has_any(t, clause, restaurant_words))
-			continue;
-		for (int i = 0; i < t->count; i++) {
-			if (t->token[i].clause == clause)
-				t->token[i].used = true;
-		}
+	/* One pass over the tokens sets each clause's flags: a clause has at
+	 * most as many tokens, so NLU_TOKEN_MAX + 1 clauses always suffice. */
+	static const unsigned elsewhere = 1, restaurant = 2, not_detail = 4;
+	unsigned char flags[NLU_TOKEN_MAX + 1] = { 0 };
+
+	for (int i = 0; i < t->count; i++) {
+		int clause = t->token[i].clause;
+		if (phrase_in_list_at(t, i, elsewhere_words))
+			flags[clause] |= elsewhere;
+		if (phrase_in_list_at(t, i, restaurant_words))
+			flags[clause] |= restaurant;
+		if (phrase_in_list_at(t, i, not_detail_phrases))
+			flags[clause] |= not_detail;
+	}
+	for (int i = 0; i < t->count; i++) {
+		unsigned clause_flags = flags[t->token[i].clause];
+		if ((clause_flags & not_detail) ||
+		    ((clause_flags & elsewhere) && !(clause_flags & restaurant)))
+			t->token[i].used = true;
 	}
 }
 
@@ -193,7 +221,8 @@ static int read_bare_number(const struct nlu_tokens *t)
 	static const char *const allowed[] = {
 		"please", "just", "only", "us", "of", "for", "thanks", "ok", "okay", "i", "think",
 		"say", "make", "it", "let's", "we", "are", "will", "be", "we're", ".", ",", "!",
-		"yes", "no", "um", "about", "maybe", "so", NULL
+		"yes", "no", "um", "about", "maybe", "so", "actually", "instead", "change", "to",
+		"wait", "sorry", "then", "that", "oh", "rather", "how", "what", "can", "do", NULL
 	};
 	int number = -1;
 
@@ -233,9 +262,17 @@ void nlu_read(const char *message, time_t now, struct nlu_result *out)
 	nlu_take_code(message, t, out->code);
 	if (out->code[0])
 		out->intents |= NLU_INTENT_FIND;
+	if (out->code[0] && (nlu_has_phrase(t, "cancel") || nlu_has_phrase(t, "cancelled")))
+		out->intents |= NLU_INTENT_CANCEL;
 	nlu_take_time(t, out->time);
 	nlu_take_date(t, &today, out);
 	out->party_size = nlu_take_party(t);
+
+	/* "my reservation for the 12th at 7:30" asks for a booking, not about
+	 * an existing one. */
+	if ((out->intents & NLU_INTENT_FIND) && !out->code[0] &&
+	    (out->party_size || out->date[0] || out->time[0]))
+		out->intents = (out->intents & ~(unsigned)NLU_INTENT_FIND) | NLU_INTENT_BOOK;
 	nlu_take_name(message, t, out->name, sizeof(out->name));
 	out->number = read_bare_number(t);
 }
@@ -271,7 +308,8 @@ bool nlu_read_bare_name(const char *message, char *name, size_t size)
 			break;
 		if (tok->kind != NLU_TOKEN_WORD || i - first >= 4 || tok->number >= 0)
 			return false;
-		if (phrase_in_list_at(t, i, yes_phrases) || phrase_in_list_at(t, i, no_phrases) ||
+		if (nlu_is(t, i, "please") || nlu_is(t, i, "it") || nlu_is(t, i, "the") ||
+		    phrase_in_list_at(t, i, yes_phrases) || phrase_in_list_at(t, i, no_phrases) ||
 		    phrase_in_list_at(t, i, book_phrases) || phrase_in_list_at(t, i, menu_phrases) ||
 		    phrase_in_list_at(t, i, thanks_phrases) || phrase_in_list_at(t, i, greeting_phrases))
 			return false;
@@ -350,6 +388,10 @@ void nlu_format_time(const char *time, char *buf, size_t size)
 	}
 	if (h == 12 && m == 0) {
 		snprintf(buf, size, "noon");
+		return;
+	}
+	if (h == 0 && m == 0) {
+		snprintf(buf, size, "midnight");
 		return;
 	}
 	int h12 = h % 12 == 0 ? 12 : h % 12;

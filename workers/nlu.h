@@ -98,7 +98,8 @@ bool nlu_read_bare_name(const char *message, char *name, size_t size);
  * March", with the year added when it is not the year of now. */
 void nlu_format_date(const char *date, time_t now, char *buf, size_t size);
 
-/* Writes time ("HH:MM") in words for a guest, such as "7:30 pm" or "noon". */
+/* Writes time ("HH:MM") in words for a guest, such as "7:30 pm", "noon" or
+ * "midnight". */
 void nlu_format_time(const char *time, char *buf, size_t size);
 
 /* Writes the time a bare hour stands for ("at 8" is 20:00), by the rule

@@ -248,7 +248,10 @@ static bool read_day_of_month(const struct nlu_tokens *t, int i, const struct tm
 				  !t->token[i].ordinal))
 		return false;
 
+	/* A spelled ordinal needs "the": "on second thought" is no date. */
 	bool spelled = t->token[next - 1].kind == NLU_TOKEN_WORD;
+	if (spelled && !nlu_is(t, i, "the"))
+		return false;
 	int month = 0, year = 0;
 	if (nlu_phrase_at(t, next, "of this month", &next) ||
 	    nlu_phrase_at(t, next, "this month", &next)) {

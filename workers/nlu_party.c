@@ -4,7 +4,9 @@
 
 static const char *const people_words[] = {
 	"people", "persons", "person", "peoples", "guests", "guest", "adults", "adult", "pax",
-	"diners", "ppl", "seats", "covers", "friends", "of", "folks", "individuals", NULL
+	"diners", "ppl", "seats", "covers", "friends", "of", "folks", "individuals",
+	/* frequent typos */
+	"poeple", "peple", "pepole", "peoople", "persones", NULL
 };
 
 /* Nouns after "for N" that make N something else than a party size. */
@@ -24,8 +26,19 @@ static const char *const companions[] = {
 	"coworker", "co", NULL
 };
 
+/* Words that may follow "for N" when N is a party size. */
+static const char *const followers[] = {
+	"at", "on", "in", "tomorrow", "tonight", "today", "this", "next", "please", "and",
+	"for", "from", "around", "by", "instead", "only", "then", "now", "this", "the", "pls",
+	"thanks", "thank", "rather", "not", "but", "with", "adults", "kids", "children", "of",
+	"us", "later", "so", "too", "as", "again", "tomorrow's", "monday", "tuesday",
+	"wednesday", "thursday", "friday", "saturday", "sunday", "lunch", "dinner", "brunch",
+	"breakfast", "if", "or", "here", "inside", "outside", "indoors", "outdoors", "including",
+	"there", "myself", "total", "altogether", "in total", NULL
+};
+
 static const char *const solo_phrases[] = {
-	"just me", "only me", "just myself", "only myself", "for myself", "by myself",
+	"the only one", "just me", "only me", "just myself", "only myself", "for myself", "by myself",
 	"me alone", "myself only", "just for me", "only for me", "on my own", "solo",
 	"table for one", NULL
 };
@@ -86,7 +99,8 @@ static int read_led_count(const struct nlu_tokens *t, int i, int *first, int *la
 	static const char *const leads[] = {
 		"for", "party of", "group of", "we are", "we're", "we will be", "we'll be",
 		"there will be", "there are", "there'll be", "table of", "a party of",
-		"family of", "total of", NULL
+		"family of", "total of", "table to", "number of people is", "number of people:",
+		"number of people will be", "number of guests is", "people is", NULL
 	};
 
 	for (int l = 0; leads[l]; l++) {
@@ -104,8 +118,15 @@ static int read_led_count(const struct nlu_tokens *t, int i, int *first, int *la
 	    nlu_is(t, k, "just") || nlu_is(t, k, "only"))
 		k++;
 
+	bool after_the = nlu_is(t, k - 1, "the");
 	int next, n = read_count(t, k, &next);
 	if (!valid_count(n) || nlu_is_any(t, next, other_nouns) || t->token[k].ordinal)
+		return 0;
+	/* "for the one located in San Francisco", "for one nice place": the
+	 * count must end the phrase or be followed by people or a time. */
+	if (!nlu_is_any(t, next, people_words) &&
+	    (after_the || (next < t->count && !t->token[next].used &&
+			   t->token[next].kind == NLU_TOKEN_WORD && !nlu_is_any(t, next, followers))))
 		return 0;
 	if (next < t->count && t->token[next].used && t->token[next].kind == NLU_TOKEN_PUNCT)
 		return 0;
@@ -175,6 +196,27 @@ static int read_solo(const struct nlu_tokens *t, int i, int *first, int *last)
 	return 0;
 }
 
+/* "change to three", "make it four": a spelled count after a change is
+ * a party size, because a time would carry am/pm or a part of the day. */
+static int read_changed_count(const struct nlu_tokens *t, int i, int *first, int *last)
+{
+	static const char *const leads[] = {
+		"change to", "change it to", "make it", "make that", "changed to", NULL
+	};
+	int k = i;
+
+	for (int l = 0; leads[l] && k == i; l++)
+		nlu_phrase_at(t, i, leads[l], &k);
+	if (k == i || !nlu_is_number(t, k) || t->token[k].kind != NLU_TOKEN_WORD)
+		return 0;
+	if (k + 1 < t->count && !t->token[k + 1].used && t->token[k + 1].kind == NLU_TOKEN_WORD &&
+	    !nlu_is(t, k + 1, "for") && !nlu_is(t, k + 1, "please") && !nlu_is(t, k + 1, "instead"))
+		return 0;
+	*first = i;
+	*last = k;
+	return valid_count(t->token[k].number) ? t->token[k].number : 0;
+}
+
 int nlu_take_party(struct nlu_tokens *t)
 {
 	int party = 0;
@@ -191,6 +233,8 @@ int nlu_take_party(struct nlu_tokens *t)
 			n = read_companions(t, i, &first, &last);
 		if (!n)
 			n = read_led_count(t, i, &first, &last);
+		if (!n)
+			n = read_changed_count(t, i, &first, &last);
 		if (!n)
 			continue;
 

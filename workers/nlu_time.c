@@ -191,14 +191,19 @@ static void read_suffix(const struct nlu_tokens *t, struct time_hit *hit)
 	} else if (nlu_is(t, k, "this")) {
 		keep_unused = true;
 		next = k + 1;
-	} else if (!nlu_phrase_at(t, k, "in the", &next) && !nlu_phrase_at(t, k, "at", &next) &&
-		   !nlu_phrase_at(t, k, "of the", &next)) {
+	} else if (nlu_is(t, k, "at") && nlu_is(t, k + 1, "night")) {
+		next = k + 1;
+	} else if (!nlu_phrase_at(t, k, "in the", &next) && !nlu_phrase_at(t, k, "of the", &next)) {
 		next = k;
 	}
 	if (nlu_is(t, next, "late") || nlu_is(t, next, "early"))
 		next++;
 
 	enum daypart part = daypart_word(t, next);
+	/* In "for 1 in the evening 6:30" the part of the day belongs to the
+	 * clock after it. */
+	if (part != DAYPART_NONE && nlu_is_number(t, next + 1) && !keep_unused)
+		part = DAYPART_NONE;
 	if (part != DAYPART_NONE) {
 		hit->daypart = part;
 		hit->marked = true;
@@ -277,6 +282,10 @@ static int resolve_hour(const struct time_hit *hit, bool morning_hint)
  * or a bare hour after "at"/"around" that is not followed by a count noun. */
 static bool hit_is_time(const struct nlu_tokens *t, const struct time_hit *hit)
 {
+	/* "19:00 hours" is how some people write a 24-hour time. */
+	if (nlu_is(t, hit->last + 1, "hours") && hit->marked && hit->minute + hit->offset >= 0 &&
+	    hit->last > hit->first)
+		return true;
 	if (nlu_is_any(t, hit->last + 1, count_nouns))
 		return false;
 	if (hit->meridiem && (hit->hour < 1 || hit->hour > 12))

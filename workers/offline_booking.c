@@ -64,6 +64,26 @@ static void set_party(json_t *state, json_t *draft, int party)
 	forget_check(state);
 }
 
+/* Decides what a bare number in a correction changes ("no, make it 7"):
+ * the time when it lands within 2 hours of the draft's time, else the
+ * party size. Returns "time", "party_size" or NULL. */
+static const char *correction_target(const json_t *draft, const struct nlu_result *r)
+{
+	char time[NLU_TIME_SIZE];
+	const char *current = draft_str(draft, "time");
+	int h = 0, m = 0;
+
+	if (!(r->intents & NLU_INTENT_CHANGE) || r->number < 1 || r->time[0] || r->party_size)
+		return NULL;
+	if (current && r->number <= 12 && nlu_time_from_hour(r->number, time) &&
+	    sscanf(current, "%d:%d", &h, &m) == 2) {
+		int hour = atoi(time);
+		if (abs(hour - h) <= 2)
+			return "time";
+	}
+	return draft_has(draft, "party_size") ? "party_size" : NULL;
+}
+
 /* Reads the answer to the question the agent asked last when the message
  * is only that answer: "4" for the party size, "8" for the time, "Ann
  * Smith" for the name, "the 12" for the day. */
@@ -72,6 +92,9 @@ static void read_bare_answer(struct offline_turn *turn, json_t *draft, const cha
 	const struct nlu_result *r = &turn->nlu;
 	char buf[NLU_NAME_SIZE];
 
+	if (!asked || ((r->intents & NLU_INTENT_CHANGE) && strcmp(asked, "party_size") != 0 &&
+		       strcmp(asked, "time") != 0))
+		asked = correction_target(draft, r);
 	if (!asked)
 		return;
 	if (strcmp(asked, "party_size") == 0 && r->number > 0 && !r->party_size) {
@@ -92,7 +115,7 @@ static void read_bare_answer(struct offline_turn *turn, json_t *draft, const cha
 	}
 }
 
-/* Copies the details the message gives into the draft; a later value
+/* Copies the details the message gives into the draft, where a later value
  * replaces an earlier one ("no, make it 8pm"). Returns true when the
  * message gave any booking detail. */
 static bool read_details(struct offline_turn *turn, json_t *draft)
@@ -216,6 +239,31 @@ static int create_booking(struct offline_turn *turn, json_t *draft)
 	return rc;
 }
 
+void offline_say_pending_question(struct offline_turn *turn)
+{
+	static const struct {
+		const char *detail;
+		const char *question;
+	} questions[] = {
+		{ "party_size", "for how many people should I book?" },
+		{ "date", "which day would you like to come?" },
+		{ "time", "what time would you like?" },
+		{ "name", "what name should I put the booking under?" },
+		{ "phone", "what phone number should I note?" },
+		{ "code", "what is your booking code?" },
+	};
+	const char *asked = offline_state_str(turn->state, "asked");
+
+	if (!asked || !offline_state_str(turn->state, "task"))
+		return;
+	for (size_t k = 0; k < sizeof(questions) / sizeof(questions[0]); k++) {
+		if (strcmp(asked, questions[k].detail) == 0) {
+			offline_say(turn, " To go on with your booking: %s", questions[k].question);
+			return;
+		}
+	}
+}
+
 /* Asks for the first missing detail, checks the table is free once party,
  * day and time are known, and books when everything is there. */
 static int next_step(struct offline_turn *turn, json_t *draft)
@@ -301,8 +349,8 @@ static int run_book(struct offline_turn *turn, json_t *draft, bool details)
 }
 
 /* Returns true when the message continues or starts a booking, finding or
- * cancelling; false for thanks, goodbyes and questions about other things
- * once no booking is in progress. */
+ * cancelling. Returns false for thanks, goodbyes and questions about other
+ * things once no booking is in progress. */
 static bool wants_booking_help(const struct offline_turn *turn, bool details)
 {
 	return details || offline_state_str(turn->state, "task") ||
@@ -322,8 +370,12 @@ int offline_booking_turn(struct offline_turn *turn)
 		details = true;
 	choose_task(turn, details);
 
-	if (!wants_booking_help(turn, details)) {
+	bool booking_words = turn->nlu.intents & (NLU_INTENT_BOOK | NLU_INTENT_FIND |
+						  NLU_INTENT_CANCEL);
+	if (!wants_booking_help(turn, details) ||
+	    (!details && !booking_words && (turn->nlu.intents & NLU_INTENT_ELSEWHERE))) {
 		offline_say_general(turn);
+		offline_say_pending_question(turn);
 		return 0;
 	}
 

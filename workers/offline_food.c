@@ -54,12 +54,22 @@ static void say_strings(struct offline_turn *turn, const json_t *array, const ch
 static void say_dish(struct offline_turn *turn, const json_t *dish)
 {
 	const char *description = json_string_value(json_object_get(dish, "description"));
+	size_t index;
+	json_t *tag;
 
 	say_dish_short(turn, dish);
-	if (description && description[0])
-		offline_say(turn, ": %s", description);
+	if (description && description[0]) {
+		size_t len = strlen(description);
+		offline_say(turn, ": %.*s", (int)(description[len - 1] == '.' ? len - 1 : len),
+			    description);
+	}
 	offline_say(turn, ". Tags: ");
-	say_strings(turn, json_object_get(dish, "tags"), "none");
+	json_array_foreach(json_object_get(dish, "tags"), index, tag) {
+		const char *name = json_string_value(tag);
+		offline_say(turn, "%s%s", index ? ", " : "", name ? menu_tag_words(name) : "?");
+	}
+	if (json_array_size(json_object_get(dish, "tags")) == 0)
+		offline_say(turn, "none");
 	offline_say(turn, ". Allergens: ");
 	say_strings(turn, json_object_get(dish, "allergens"), "none listed");
 	offline_say(turn, ".");
@@ -97,9 +107,10 @@ static void say_allergen_answer(struct offline_turn *turn, const json_t *dish,
 			    "can check with the kitchen.", q->allergen_words, name);
 		return;
 	}
-	offline_say(turn, "No: %s is not among the allergens of the %s (", q->allergen_words, name);
-	say_strings(turn, json_object_get(dish, "allergens"), "none listed");
-	offline_say(turn, "). If your allergy is severe, please tell our staff when you order.");
+	offline_say(turn, "No: the allergen list of the %s (", name);
+	say_strings(turn, json_object_get(dish, "allergens"), "empty");
+	offline_say(turn, ") does not include %s. If your allergy is severe, please tell our "
+		    "staff when you order.", q->allergen_words);
 }
 
 static int say_dish_answer(struct offline_turn *turn, const json_t *match,
@@ -151,7 +162,7 @@ static void say_filters(struct offline_turn *turn, const struct menu_query *q, b
 	else
 		offline_say(turn, "dishes");
 	if (q->max_price[0])
-		offline_say(turn, " up to %s", q->max_price);
+		offline_say(turn, " up to %s EUR", q->max_price);
 	if (q->text[0])
 		offline_say(turn, " with %s", q->text);
 }
@@ -204,13 +215,20 @@ static int say_search_answer(struct offline_turn *turn, struct menu_query *q)
 
 static void say_overview(struct offline_turn *turn, const json_t *menu)
 {
+	if (json_array_size(menu) == 0) {
+		offline_say(turn, "Sorry, I can't find any dishes on our menu right now.");
+		return;
+	}
 	offline_say(turn, "Here is our menu: ");
 	say_list(turn, menu);
 	offline_say(turn, ". Ask me about any dish, a diet (vegan, vegetarian, gluten-free...), "
 		    "allergens or prices.");
 }
 
-static int answer_menu(struct offline_turn *turn)
+/* Answers from the menu. With only_if_named, answers only when the
+ * message names a dish or an ingredient of one ("anything with salmon?"),
+ * and otherwise writes nothing. */
+static int answer_menu(struct offline_turn *turn, bool only_if_named)
 {
 	int status;
 	struct menu_query q;
@@ -226,6 +244,10 @@ static int answer_menu(struct offline_turn *turn)
 	}
 
 	menu_read_query(turn->message, menu, &q);
+	if (only_if_named && !q.dish && !q.text[0]) {
+		json_decref(all);
+		return 0;
+	}
 	if (q.dish)
 		rc = say_dish_answer(turn, q.dish, &q);
 	else if (q.tag_count || q.category[0] || q.max_price[0] || q.order || q.text[0])
@@ -238,14 +260,31 @@ static int answer_menu(struct offline_turn *turn)
 	return rc;
 }
 
-int offline_food_turn(struct offline_turn *turn)
+static int answer(struct offline_turn *turn)
 {
 	unsigned intents = turn->nlu.intents;
 
 	if (intents & NLU_INTENT_HOURS)
 		return offline_say_hours(turn);
 	if ((intents & NLU_INTENT_MENU) && !(intents & NLU_INTENT_ELSEWHERE))
-		return answer_menu(turn);
+		return answer_menu(turn, false);
+
+	/* No menu word, but the message may name a dish or an ingredient. */
+	if (!(intents & (NLU_INTENT_ELSEWHERE | NLU_INTENT_THANKS | NLU_INTENT_GOODBYE |
+			 NLU_INTENT_GREETING | NLU_INTENT_HELP))) {
+		int rc = answer_menu(turn, true);
+		if (rc < 0 || turn->len > 0)
+			return rc;
+	}
 	offline_say_general(turn);
 	return 0;
+}
+
+int offline_food_turn(struct offline_turn *turn)
+{
+	int rc = answer(turn);
+
+	if (rc == 0)
+		offline_say_pending_question(turn);
+	return rc;
 }

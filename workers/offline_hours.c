@@ -1,119 +1,107 @@
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "workers/offline_menu.h"
 
 /*
- * NOTE: opening_hours' result shape is not fixed yet (workers/tools.h says
- * "weekly hours, exceptions, that day's hours"), so this reader accepts the
- * usual spellings: intervals as {"open","close"} objects (or opens/closes,
- * opens_at/closes_at, start/end) or "HH:MM-HH:MM" strings, weekly hours as
- * an array of objects with a day field or as an object keyed by day name.
+ * Reads opening_hours' result: "weekly" is an array of {"weekday",
+ * "closed", "intervals": [{"opens", "closes", "last_seating"}]}, "date" the
+ * asked day in the same form, and "exceptions" the special days ahead
+ * ({"date", "closed", "reason", "intervals"}).
  */
 
-static const char *first_string(const json_t *object, const char *const *keys)
+#define DAY_TEXT_SIZE 160
+#define EXCEPTIONS_MAX 3
+
+/* Writes a day's hours, such as "10:30 to 15:00 and 16:30 to 23:00", or
+ * "closed", into buf. */
+static void day_hours_text(const json_t *day, char *buf, size_t size)
 {
-	for (int k = 0; keys[k]; k++) {
-		const char *value = json_string_value(json_object_get(object, keys[k]));
-		if (value)
-			return value;
+	const json_t *intervals = json_object_get(day, "intervals");
+	size_t index, used = 0;
+	json_t *interval;
+
+	buf[0] = '\0';
+	if (json_is_true(json_object_get(day, "closed")) || json_array_size(intervals) == 0) {
+		snprintf(buf, size, "closed");
+		return;
 	}
-	return NULL;
-}
-
-static const json_t *first_value(const json_t *object, const char *const *keys)
-{
-	for (int k = 0; keys[k]; k++) {
-		const json_t *value = json_object_get(object, keys[k]);
-		if (value)
-			return value;
+	json_array_foreach(intervals, index, interval) {
+		const char *opens = json_string_value(json_object_get(interval, "opens"));
+		const char *closes = json_string_value(json_object_get(interval, "closes"));
+		if (!opens || !closes || used >= size)
+			continue;
+		used += (size_t)snprintf(buf + used, size - used, "%s%s to %s", index ? " and " : "",
+					 opens, closes);
 	}
-	return NULL;
 }
 
-static const char *const open_keys[] = { "open", "opens", "opens_at", "start", "from", NULL };
-static const char *const close_keys[] = { "close", "closes", "closes_at", "end", "to", NULL };
-static const char *const interval_keys[] = { "hours", "intervals", "periods", "slots",
-					     "services", NULL };
-static const char *const day_keys[] = { "weekday", "day", "day_of_week", "dow", "name", NULL };
-
-/* Writes one interval; returns true when it could read one. */
-static bool say_interval(struct offline_turn *turn, const json_t *value, bool first)
+static void say_capitalized(struct offline_turn *turn, const char *word)
 {
-	const char *open = first_string(value, open_keys);
-	const char *close = first_string(value, close_keys);
-	const char *text = json_string_value(value);
-
-	if (open && close)
-		offline_say(turn, "%s%s to %s", first ? "" : " and ", open, close);
-	else if (text)
-		offline_say(turn, "%s%s", first ? "" : " and ", text);
-	else
-		return false;
-	return true;
+	if (word && word[0])
+		offline_say(turn, "%c%s", toupper((unsigned char)word[0]), word + 1);
 }
 
-/* Writes a day's intervals, or "closed". Returns true when it could read
- * them. */
-static bool say_day_hours(struct offline_turn *turn, const json_t *day)
-{
-	const json_t *intervals = json_is_array(day) ? day : first_value(day, interval_keys);
-	size_t index;
-	json_t *value;
-	bool any = false;
-
-	if (json_is_true(json_object_get(day, "closed")) ||
-	    (json_is_array(intervals) && json_array_size(intervals) == 0)) {
-		offline_say(turn, "closed");
-		return true;
-	}
-	if (json_is_object(day) && first_string(day, open_keys))
-		return say_interval(turn, day, true);
-	json_array_foreach(intervals, index, value)
-		any = say_interval(turn, value, !any) || any;
-	return any;
-}
-
+/* Writes the week, joining neighbouring days with the same hours:
+ * "Monday to Thursday: 10:30 to 15:00 and 16:30 to 23:00; ...". */
 static bool say_weekly(struct offline_turn *turn, const json_t *weekly)
 {
-	size_t index;
-	json_t *value;
-	const char *key;
-	bool any = false;
+	size_t count = json_array_size(weekly);
+	char hours[DAY_TEXT_SIZE], next[DAY_TEXT_SIZE];
 
-	if (json_is_array(weekly)) {
-		json_array_foreach(weekly, index, value) {
-			const json_t *day = first_value(value, day_keys);
-			char name[16];
-			if (json_is_string(day))
-				snprintf(name, sizeof(name), "%s", json_string_value(day));
-			else
-				snprintf(name, sizeof(name), "day %d", (int)json_integer_value(day));
-			offline_say(turn, "%s%s: ", any ? "; " : "", name);
-			if (!say_day_hours(turn, value))
-				offline_say(turn, "see the restaurant's page");
-			any = true;
+	for (size_t i = 0; i < count;) {
+		const json_t *day = json_array_get(weekly, i);
+		size_t last = i;
+
+		day_hours_text(day, hours, sizeof(hours));
+		while (last + 1 < count) {
+			day_hours_text(json_array_get(weekly, last + 1), next, sizeof(next));
+			if (strcmp(hours, next) != 0)
+				break;
+			last++;
 		}
-	} else if (json_is_object(weekly)) {
-		json_object_foreach((json_t *)weekly, key, value) {
-			offline_say(turn, "%s%s: ", any ? "; " : "", key);
-			if (!say_day_hours(turn, value))
-				offline_say(turn, "see the restaurant's page");
-			any = true;
+		offline_say(turn, i ? "; " : "");
+		say_capitalized(turn, json_string_value(json_object_get(day, "weekday")));
+		if (last > i) {
+			offline_say(turn, " to ");
+			say_capitalized(turn, json_string_value(
+						      json_object_get(json_array_get(weekly, last), "weekday")));
 		}
+		offline_say(turn, ": %s", hours);
+		i = last + 1;
 	}
-	return any;
+	return count > 0;
+}
+
+static void say_exceptions(struct offline_turn *turn, const json_t *exceptions)
+{
+	size_t index;
+	json_t *day;
+	char date[64], hours[DAY_TEXT_SIZE];
+
+	json_array_foreach(exceptions, index, day) {
+		const char *reason = json_string_value(json_object_get(day, "reason"));
+		if (index == EXCEPTIONS_MAX)
+			break;
+		nlu_format_date(json_string_value(json_object_get(day, "date")), turn->ctx->now, date,
+				sizeof(date));
+		day_hours_text(day, hours, sizeof(hours));
+		offline_say(turn, "%s%s: %s", index ? "; " : " Special days: ", date, hours);
+		if (reason && reason[0])
+			offline_say(turn, " (%s)", reason);
+	}
+	if (json_array_size(exceptions) > 0)
+		offline_say(turn, ".");
 }
 
 int offline_say_hours(struct offline_turn *turn)
 {
-	static const char *const date_day_keys[] = { "day", "on_date", "date_hours", "that_day",
-						     "today", NULL };
-	static const char *const weekly_keys[] = { "weekly", "week", "regular", "hours", NULL };
 	const char *date = turn->nlu.date[0] ? turn->nlu.date : NULL;
 	json_t *args = date ? json_pack("{s:s}", "date", date) : json_object();
 	int status;
 	json_t *result = offline_call(turn, "opening_hours", args, &status);
+	char words[64], hours[DAY_TEXT_SIZE];
 
 	if (status != 200) {
 		json_decref(result);
@@ -122,19 +110,25 @@ int offline_say_hours(struct offline_turn *turn)
 		return -1;
 	}
 
-	const json_t *day = date ? first_value(result, date_day_keys) : NULL;
-	if (day) {
-		char words[64];
+	const json_t *day = date ? json_object_get(result, "date") : NULL;
+	if (json_is_object(day)) {
+		const char *reason = json_string_value(json_object_get(day, "reason"));
 		nlu_format_date(date, turn->ctx->now, words, sizeof(words));
-		offline_say(turn, "On %s we are open: ", words);
-		if (!say_day_hours(turn, day))
-			offline_say(turn, "see below");
-		offline_say(turn, ". ");
+		day_hours_text(day, hours, sizeof(hours));
+		if (strcmp(hours, "closed") == 0)
+			offline_say(turn, "We are closed on %s", words);
+		else
+			offline_say(turn, "On %s we are open %s", words, hours);
+		offline_say(turn, reason && reason[0] ? " (%s). " : ". ", reason);
+	} else {
+		offline_say(turn, "Our opening hours: ");
+		if (!say_weekly(turn, json_object_get(result, "weekly")))
+			offline_say(turn, "not available right now, sorry");
+		offline_say(turn, ".");
+		say_exceptions(turn, json_object_get(result, "exceptions"));
+		offline_say(turn, " ");
 	}
-	offline_say(turn, "Our opening hours: ");
-	if (!say_weekly(turn, first_value(result, weekly_keys)))
-		offline_say(turn, "I can't read them right now, sorry");
-	offline_say(turn, ". Would you like to book a table?");
+	offline_say(turn, "Would you like to book a table?");
 	json_decref(result);
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "workers/offline_menu.h"
 
+#define SAFE_DISHES_LISTED 8
 #define WORDS_MAX 120
 #define WORD_SIZE 32
 
@@ -443,16 +444,20 @@ void menu_say_without_allergen(struct offline_turn *turn, const json_t *menu,
 		if (menu_dish_has_allergen(dish, q->allergen))
 			continue;
 		const char *name = json_string_value(json_object_get(dish, "name"));
-		offline_say(turn, "%s%s", listed == 0 ? "These dishes do not list " : ", ",
-			    listed == 0 ? q->allergen_words : "");
-		if (listed == 0)
-			offline_say(turn, " among their allergens: ");
-		offline_say(turn, "%s", name ? name : "?");
+		if (listed < SAFE_DISHES_LISTED) {
+			if (listed == 0)
+				offline_say(turn, "Dishes whose allergen lists do not include %s: ",
+					    q->allergen_words);
+			offline_say(turn, "%s%s", listed ? ", " : "", name ? name : "?");
+		}
 		listed++;
 	}
 	if (listed == 0)
 		offline_say(turn, "I can't find a dish whose verified allergen list leaves out %s.",
 			    q->allergen_words);
+	else if (listed > SAFE_DISHES_LISTED)
+		offline_say(turn, " and %d more (ask me about a category, such as starters).",
+			    listed - SAFE_DISHES_LISTED);
 	else
 		offline_say(turn, ".");
 	if (unverified)
@@ -476,7 +481,10 @@ void menu_say_tag_answer(struct offline_turn *turn, const json_t *dish,
 			const char *tag = json_string_value(value);
 			has = has || (tag && strcmp(tag, q->tags[i]) == 0);
 		}
-		offline_say(turn, "%s the %s is %s%s.", i ? " And" : has ? "Yes," : "No,",
-			    name ? name : "dish", has ? "" : "not marked ", menu_tag_words(q->tags[i]));
+		const char *lead = has ? "Yes," : "No,";
+		if (i > 0)
+			lead = " And";
+		offline_say(turn, "%s the %s is %s%s.", lead, name ? name : "dish",
+			    has ? "" : "not marked ", menu_tag_words(q->tags[i]));
 	}
 }

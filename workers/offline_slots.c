@@ -5,7 +5,8 @@
 #include "workers/offline_turn.h"
 
 #define OFFER_MAX 3        /* other times offered for a full one */
-#define LIST_TIMES_MAX 8   /* free times listed when asking for the time */
+#define RANGES_MAX 4       /* ranges of free times listed when asking for the time */
+#define GAP_MINUTES 30     /* free slots at most this far apart form one range */
 
 struct slot {
 	char date[NLU_DATE_SIZE];
@@ -108,13 +109,21 @@ static void say_unavailable(struct offline_turn *turn, const json_t *draft)
 		    (int)json_integer_value(json_object_get(draft, "party_size")));
 }
 
-static void say_fully_booked(struct offline_turn *turn, json_t *draft)
+/* Says the draft's day has no free table, or that the restaurant is closed
+ * that day when the availability result says so, and asks for another day. */
+static void say_fully_booked(struct offline_turn *turn, json_t *draft, const json_t *result)
 {
 	char date[64];
+	const char *reason = json_string_value(json_object_get(result, "reason"));
 
 	nlu_format_date(draft_get(draft, "date"), turn->ctx->now, date, sizeof(date));
-	offline_say(turn, "Sorry, we have no free table on %s for %d. Would another day suit you?",
-		    date, (int)json_integer_value(json_object_get(draft, "party_size")));
+	if (json_is_true(json_object_get(result, "closed")))
+		offline_say(turn, "Sorry, we are %s on %s. Would another day suit you?",
+			    reason ? reason : "closed", date);
+	else
+		offline_say(turn, "Sorry, we have no free table on %s for %d. Would another day "
+			    "suit you?", date,
+			    (int)json_integer_value(json_object_get(draft, "party_size")));
 	json_object_del(draft, "date");
 	json_object_del(draft, "time");
 	json_object_set_new(turn->state, "asked", json_string("date"));
@@ -149,13 +158,14 @@ static int time_is_free(const json_t *slots, const char *time)
 
 /* Offers the nearest free times of the draft's day, or says the day is
  * full. */
-static void offer_nearest(struct offline_turn *turn, json_t *draft, const json_t *slots)
+static void offer_nearest(struct offline_turn *turn, json_t *draft, const json_t *result)
 {
 	struct slot nearest[OFFER_MAX];
-	size_t count = collect_free(slots, draft_get(draft, "time"), nearest, OFFER_MAX);
+	size_t count = collect_free(json_object_get(result, "slots"), draft_get(draft, "time"),
+				    nearest, OFFER_MAX);
 
 	if (count == 0) {
-		say_fully_booked(turn, draft);
+		say_fully_booked(turn, draft, result);
 		return;
 	}
 	say_unavailable(turn, draft);
@@ -180,8 +190,19 @@ int offline_check_slot(struct offline_turn *turn, json_t *draft)
 		return 1;
 	}
 
-	/* Asked with a time, the tool may list only that slot: ask again for
-	 * the whole day to find the nearest free ones. */
+	const json_t *nearest = json_object_get(result, "nearest_available");
+	struct slot slots_near[OFFER_MAX];
+	size_t count = json_is_array(nearest) ? collect_free(nearest, draft_get(draft, "time"),
+							     slots_near, OFFER_MAX) : 0;
+	if (count > 0) {
+		say_unavailable(turn, draft);
+		offer(turn, slots_near, count, draft_get(draft, "date"));
+		json_decref(result);
+		return 0;
+	}
+
+	/* The tool may list only the requested slot: ask again for the whole
+	 * day to find the nearest free ones. */
 	json_decref(result);
 	result = availability(turn, draft, false, &status);
 	if (status != 200) {
@@ -189,45 +210,85 @@ int offline_check_slot(struct offline_turn *turn, json_t *draft)
 		json_decref(result);
 		return rc;
 	}
-	offer_nearest(turn, draft, json_object_get(result, "slots"));
+	offer_nearest(turn, draft, result);
 	json_decref(result);
 	return 0;
+}
+
+/* Writes the free slots as ranges ("10:30 am to 2 pm and 4:30 pm to 10
+ * pm"): a range goes on while the next free slot is at most GAP_MINUTES
+ * later. */
+static void say_free_ranges(struct offline_turn *turn, const json_t *slots)
+{
+	struct slot all[128];
+	size_t count = collect_free(slots, NULL, all, sizeof(all) / sizeof(all[0]));
+	char from[32], to[32];
+	size_t ranges = 0;
+
+	for (size_t i = 0; i < count && ranges < RANGES_MAX; ranges++) {
+		size_t j = i;
+		while (j + 1 < count &&
+		       minutes_of(all[j + 1].time) - minutes_of(all[j].time) <= GAP_MINUTES)
+			j++;
+		nlu_format_time(all[i].time, from, sizeof(from));
+		nlu_format_time(all[j].time, to, sizeof(to));
+		if (ranges > 0)
+			offline_say(turn, j + 1 >= count ? " and " : ", ");
+		if (i == j)
+			offline_say(turn, "%s", from);
+		else
+			offline_say(turn, "%s to %s", from, to);
+		i = j + 1;
+	}
 }
 
 int offline_ask_time(struct offline_turn *turn, json_t *draft)
 {
 	int status;
 	json_t *result = availability(turn, draft, false, &status);
-	struct slot free_slots[LIST_TIMES_MAX];
-	char words[32];
 
-	if (status != 200) {
-		int rc = status >= 500 ? 0 : offline_handle_slot_error(turn, draft, result, status);
+	if (status >= 500) {
 		json_decref(result);
-		if (status >= 500)
-			offline_say(turn, "What time would you like?");
+		offline_say(turn, "What time would you like?");
+		return 0;
+	}
+	if (status != 200) {
+		int rc = offline_handle_slot_error(turn, draft, result, status);
+		json_decref(result);
 		return rc;
 	}
 
-	size_t count = collect_free(json_object_get(result, "slots"), NULL, free_slots,
-				    LIST_TIMES_MAX);
-	json_decref(result);
-	if (count == 0) {
-		say_fully_booked(turn, draft);
+	const json_t *slots = json_object_get(result, "slots");
+	struct slot first;
+	if (collect_free(slots, NULL, &first, 1) == 0) {
+		say_fully_booked(turn, draft, result);
+		json_decref(result);
 		return 0;
 	}
-	offline_say(turn, "What time would you like? Free times include ");
-	for (size_t i = 0; i < count; i++) {
-		nlu_format_time(free_slots[i].time, words, sizeof(words));
-		offline_say(turn, "%s%s", i == 0 ? "" : i + 1 == count ? " and " : ", ", words);
-	}
+	offline_say(turn, "What time would you like? We have free tables at ");
+	say_free_ranges(turn, slots);
 	offline_say(turn, ".");
+	json_decref(result);
 	return 0;
 }
 
-/* Names the detail a 400 error is about, from its code and message. */
-static const char *error_detail(const char *code, const char *message)
+/* Names the detail a 400 error is about, from its "reason" (party_size,
+ * past, too_far_ahead, closed, outside_hours...), else its code and message. */
+static const char *error_detail(const char *reason, const char *code, const char *message)
 {
+	static const struct {
+		const char *reason;
+		const char *detail;
+	} reasons[] = {
+		{ "party_size", "party_size" }, { "past", "date" }, { "too_far_ahead", "date" },
+		{ "closed", "date" }, { "outside_hours", "time" }, { "notice", "time" },
+	};
+
+	for (size_t k = 0; reason && k < sizeof(reasons) / sizeof(reasons[0]); k++) {
+		if (strcmp(reason, reasons[k].reason) == 0)
+			return reasons[k].detail;
+	}
+
 	static const struct {
 		const char *word;
 		const char *detail;
@@ -245,10 +306,12 @@ static const char *error_detail(const char *code, const char *message)
 	return "time";
 }
 
-static void say_refused(struct offline_turn *turn, json_t *draft, const char *code,
-			const char *message)
+static void say_refused(struct offline_turn *turn, json_t *draft, const json_t *error)
 {
-	const char *detail = error_detail(code, message);
+	const char *reason = json_string_value(json_object_get(error, "reason"));
+	const char *code = json_string_value(json_object_get(error, "code"));
+	const char *message = json_string_value(json_object_get(error, "message"));
+	const char *detail = error_detail(reason, code, message);
 
 	if (strcmp(detail, "party_size") == 0)
 		offline_say(turn, "Sorry, I can't book a table for that many people online");
@@ -281,8 +344,6 @@ int offline_handle_slot_error(struct offline_turn *turn, json_t *draft, const js
 			      int status)
 {
 	const json_t *error = json_object_get(result, "error");
-	const char *code = json_string_value(json_object_get(error, "code"));
-	const char *message = json_string_value(json_object_get(error, "message"));
 	const json_t *nearest = json_object_get(result, "nearest_slots");
 	struct slot slots[OFFER_MAX];
 
@@ -305,13 +366,13 @@ int offline_handle_slot_error(struct offline_turn *turn, json_t *draft, const js
 		int again;
 		json_t *day = availability(turn, draft, false, &again);
 		if (again == 200)
-			offer_nearest(turn, draft, json_object_get(day, "slots"));
+			offer_nearest(turn, draft, day);
 		else
-			say_fully_booked(turn, draft);
+			say_fully_booked(turn, draft, day);
 		json_decref(day);
 		return 0;
 	}
-	say_refused(turn, draft, code, message);
+	say_refused(turn, draft, error);
 	return 0;
 }
 

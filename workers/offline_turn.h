@@ -46,6 +46,10 @@ int offline_food_turn(struct offline_turn *turn);
  * thanks, other services, and what the offline assistant can do. */
 void offline_say_general(struct offline_turn *turn);
 
+/* Repeats the booking question still waiting for an answer, if any, after
+ * an answer about something else. */
+void offline_say_pending_question(struct offline_turn *turn);
+
 /* Checks that the draft's party, day and time are free (check_availability).
  * Returns 1 when they are, 0 when the reply now offers other times or asks
  * again, or -1 when the guest should see an error. */

@@ -42,6 +42,20 @@ static bool has_booking_detail(const struct nlu_result *r)
 	return r->party_size || r->date[0] || r->time[0] || r->phone[0] || r->name[0];
 }
 
+static bool answers_pending_question(const char *message, const struct nlu_result *r,
+				     const json_t *state)
+{
+	const char *asked = json_string_value(json_object_get(state, "asked"));
+	char name[NLU_NAME_SIZE];
+
+	if (!asked)
+		return false;
+	if (has_booking_detail(r) || r->number >= 0 || r->answer != NLU_ANSWER_NONE || r->code[0])
+		return true;
+	return strcmp(asked, "name") == 0 && message &&
+	       nlu_read_bare_name(message, name, sizeof(name));
+}
+
 enum agent_kind router_pick(const char *message, const json_t *state)
 {
 	struct nlu_result r;
@@ -58,16 +72,20 @@ enum agent_kind router_pick(const char *message, const json_t *state)
 		return AGENT_BOOKING;
 	if (r.party_size && (r.date[0] || r.time[0]))
 		return AGENT_BOOKING;
-	if (r.intents & (NLU_INTENT_MENU | NLU_INTENT_HOURS))
-		return AGENT_FOOD;
-	if (has_booking_detail(&r) && (booking_in_progress(state) || last_agent == AGENT_BOOKING))
+	/* "Are you open on Sunday at 8?" asks about hours, not for a table. */
+	if ((r.party_size || r.date[0] || r.time[0]) && !(r.intents & NLU_INTENT_HOURS))
 		return AGENT_BOOKING;
-	if (r.party_size && (r.intents & NLU_INTENT_ELSEWHERE))
+	if (r.intents & (NLU_INTENT_MENU | NLU_INTENT_HOURS | NLU_INTENT_ELSEWHERE))
+		return AGENT_FOOD;
+	/* The booking agent asked for a detail ("What name should I put the
+	 * booking under?"): the answer goes back to it even after a menu
+	 * question in between. */
+	if (answers_pending_question(message, &r, state))
+		return AGENT_BOOKING;
+	if (has_booking_detail(&r) && (booking_in_progress(state) || last_agent == AGENT_BOOKING))
 		return AGENT_BOOKING;
 	if (has_last && (has_booking_detail(&r) || r.answer != NLU_ANSWER_NONE || r.number >= 0 ||
 			 count_words(message ? message : "") <= FOLLOW_UP_WORDS))
 		return last_agent;
-	if (r.date[0] || r.time[0] || r.party_size)
-		return AGENT_BOOKING;
 	return has_last ? last_agent : AGENT_FOOD;
 }

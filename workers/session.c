@@ -8,6 +8,8 @@
 #include "server/log.h"
 #include "workers/llm_stream.h"
 #include "workers/offline.h"
+#include "workers/prompts.h"
+#include "workers/quota.h"
 #include "workers/ratelimit.h"
 #include "workers/router.h"
 #include "workers/session.h"
@@ -298,6 +300,45 @@ void session_job_offline(struct job_conn *conn, void *arg)
 		job_pg_failed(conn);
 }
 
+/* Estimates a request's tokens from its text: about four bytes a token,
+ * plus the tool definitions and the answer's ceiling. */
+static long estimate_tokens(struct turn *t)
+{
+	char *history = json_dumps(t->session, JSON_COMPACT);
+	char *convo = json_dumps(t->convo, JSON_COMPACT);
+	long bytes = (long)(strlen(t->message) + (history ? strlen(history) : 0) + (convo ? strlen(convo) : 0));
+	free(history);
+	free(convo);
+	return bytes / 4 + 800 + prompts_max_tokens(t->agent);
+}
+
+void session_job_quota(struct job_conn *conn, void *arg)
+{
+	struct turn *t = arg;
+	const struct config *cfg = worker_self->cfg;
+	redisContext *redis = job_redis(conn);
+
+	t->quota_wait_ms = 0;
+	if (!redis)
+		return;
+	if (t->pause_hint_ms > 0) {
+		quota_pause(redis, t->pause_hint_ms);
+		t->pause_hint_ms = 0;
+	}
+	if (t->quota_delta) {
+		quota_adjust(redis, t->quota_delta);
+		t->quota_delta = 0;
+	}
+	char member[64];
+	snprintf(member, sizeof(member), "%s:%d:%d", t->id, t->rounds, t->retries);
+	long est = estimate_tokens(t);
+	long wait = quota_acquire(redis, cfg->openai_rpm, cfg->openai_tpm, est, member);
+	if (wait < 0)
+		job_redis_failed(conn);
+	t->quota_wait_ms = wait > 0 ? wait : 0;
+	t->quota_reserved = wait == 0 ? est : 0;
+}
+
 /* Keeps the last SESSION_HISTORY_MAX messages. */
 static void history_trim(json_t *messages)
 {
@@ -318,6 +359,14 @@ void session_job_save(struct job_conn *conn, void *arg)
 			    json_string(agent_name(t->agent)));
 
 	redisContext *redis = job_redis(conn);
+	if (redis && t->quota_delta && worker_self->cfg->openai_tpm) {
+		quota_adjust(redis, t->quota_delta);
+		t->quota_delta = 0;
+	}
+	if (redis && t->pause_hint_ms > 0) {
+		quota_pause(redis, t->pause_hint_ms);
+		t->pause_hint_ms = 0;
+	}
 	char *text = json_dumps(t->session, JSON_COMPACT);
 	if (redis && text) {
 		char key[128];

@@ -5,8 +5,8 @@
 #include "workers/tool_parse.h"
 #include "workers/tool_result.h"
 
-/* One answer for an unknown code and for a wrong phone, so that the reply
- * does not tell a guesser which codes exist. */
+/* The same reply for an unknown code and for a wrong phone, so that a
+ * guesser cannot learn which codes exist. */
 #define NOT_FOUND_MESSAGE "no reservation with that code and phone"
 
 /* Reads and normalises code and phone. Returns NULL, or the error: 400 for
@@ -51,7 +51,7 @@ json_t *tool_find_reservation(struct tool_ctx *ctx, json_t *args, int *status)
 	return result;
 }
 
-/* Turns reservation_cancel's outcome into the tool's result; takes the
+/* Turns reservation_cancel's outcome into the tool's result, taking the
  * reference to reservation. */
 static json_t *cancel_result(const char *outcome, json_t *reservation, int *status)
 {

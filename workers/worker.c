@@ -11,6 +11,7 @@
 #include "server/log.h"
 #include "workers/chat.h"
 #include "workers/dispatch.h"
+#include "workers/emf.h"
 #include "workers/http.h"
 #include "workers/jobs.h"
 #include "workers/worker.h"
@@ -76,6 +77,7 @@ static void worker_wait(struct worker *w, const sigset_t *set)
 	for (;;) {
 		if (slot_is_mine(w))
 			w->slot->rss_bytes = read_rss_bytes();
+		emf_tick(w);
 		int sig = sigtimedwait(set, NULL, &second);
 		if (sig == SIGTERM || sig == SIGINT)
 			return;
@@ -104,6 +106,12 @@ int worker_main(struct worker *w)
 
 	worker_wait(w, &set);
 
+	/* /readyz already answers 503 (the master marked the region draining);
+	 * keep serving while the load balancer notices. */
+	if (w->cfg->drain_delay > 0) {
+		struct timespec delay = { w->cfg->drain_delay, 0 };
+		nanosleep(&delay, NULL);
+	}
 	set_state(w, WORKER_DRAINING);
 	w->draining = 1;
 	int64_t deadline = shm_now_ms() + (int64_t)w->cfg->drain_timeout * 1000;
