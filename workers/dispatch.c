@@ -234,8 +234,8 @@ static bool circuit_open(void)
 
 static void turn_go_offline(struct turn *t, const char *notice)
 {
-	/* Text of the model that a JSON reply would have carried: the offline
-	 * agent answers the whole turn instead. */
+	/* The offline agent's reply replaces any model text that a JSON reply
+	 * would have carried. */
 	free(t->reply);
 	t->reply = NULL;
 	t->reply_len = 0;
@@ -507,7 +507,8 @@ static void turn_fail_after_booking(struct turn *t)
 }
 
 /* Removes the failed call's text from the reply before the call runs again.
- * Only a JSON reply has any at this point: a stream's text is not replayed. */
+ * Only a JSON reply can have any at this point, because a turn whose text
+ * was streamed is never replayed. */
 static void turn_drop_call_text(struct turn *t)
 {
 	size_t len = llm_stream_result(t->parser)->content_len;
