@@ -24,7 +24,7 @@ LOADLIB := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/load/main.c,$(wildcard
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all run test unit asan asan-build clean install deps deps-test
+.PHONY: all run test unit asan asan-build clean install deps deps-test bench
 all: maitred maitred-load
 
 # Installs missing Debian packages as root, or prints the apt-get line.
@@ -74,6 +74,11 @@ asan: asan-build
 run: deps
 	$(MAKE) all
 	sh deploy/dev/run.sh
+
+# maitred beside the original Python design, on this machine (docs/benchmarks.md).
+# Installs what is missing as root; takes about 30 minutes.
+bench:
+	bash tests/bench/run.sh
 
 # Installs the binary, the systemd unit with ExecStart in $(PREFIX)/bin,
 # and under $(PREFIX)/share/maitred a sample configuration and the nginx

@@ -190,7 +190,6 @@ void chat_start(struct http_request *req)
 			http_reply_error(&req->reply, 400, "invalid_request",
 					 "Last-Event-ID %.60s is not an event id of this server (<request id>-<n>)", last_id);
 			turn_unref(t);
-			turn_unref(t);
 			return;
 		}
 		t->resume = true;
