@@ -24,7 +24,7 @@ LOADLIB := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/load/main.c,$(wildcard
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all run test unit asan asan-build clean install deps deps-test bench
+.PHONY: all run test unit asan asan-build clean install deps deps-test bench score-bookings
 all: maitred maitred-load
 
 # Installs missing Debian packages as root, or prints the apt-get line.
@@ -70,6 +70,13 @@ asan-build:
 		LDFLAGS="-fsanitize=address,undefined" build-asan/unit-tests
 asan: asan-build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit-tests
+
+# Replays real guests' bookings (shared/data beside the repository, or
+# SGD_FILE) against maitred: the offline agent on every conversation, the
+# model path against the test upstream on a sample. SCORE_ARGS adds options
+# of tests/score/score_bookings.py, such as --transcripts.
+score-bookings: maitred
+	/usr/bin/python3 tests/score/score_bookings.py --agent both $(SCORE_ARGS)
 
 run: deps
 	$(MAKE) all
