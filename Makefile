@@ -24,7 +24,7 @@ LOADLIB := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/load/main.c,$(wildcard
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all run test unit asan asan-build clean install deps deps-test
+.PHONY: all run test unit asan asan-build clean install deps deps-test bench score-bookings
 all: maitred maitred-load
 
 # Installs missing Debian packages as root, or prints the apt-get line.
@@ -71,9 +71,21 @@ asan-build:
 asan: asan-build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit-tests
 
+# Replays real guests' bookings (shared/data beside the repository, or
+# SGD_FILE) against maitred: the offline agent on every conversation, the
+# model path against the test upstream on a sample. SCORE_ARGS adds options
+# of tests/score/score_bookings.py, such as --transcripts.
+score-bookings: maitred
+	/usr/bin/python3 tests/score/score_bookings.py --agent both $(SCORE_ARGS)
+
 run: deps
 	$(MAKE) all
 	sh deploy/dev/run.sh
+
+# maitred beside the original Python design, on this machine (docs/benchmarks.md).
+# Installs what is missing as root; takes about 30 minutes.
+bench:
+	bash tests/bench/run.sh
 
 # Installs the binary, the systemd unit with ExecStart in $(PREFIX)/bin,
 # and under $(PREFIX)/share/maitred a sample configuration and the nginx
