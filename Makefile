@@ -7,8 +7,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wno-unused-parameter
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -I. -Ibuild -D_GNU_SOURCE $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lpthread -lrt -lm
+override CFLAGS += -std=gnu11 $(WARN) -I. -Ibuild -D_GNU_SOURCE $(PKG_CFLAGS)
+override LDLIBS += $(PKG_LIBS) -lpthread -lrt -lm
 
 BUILD   ?= build
 SRC     := $(wildcard server/*.c shm/*.c workers/*.c)
@@ -24,7 +24,7 @@ LOADLIB := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/load/main.c,$(wildcard
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all run test unit asan clean install deps deps-test
+.PHONY: all run test unit asan asan-build clean install deps deps-test
 all: maitred maitred-load
 
 # Installs missing Debian packages as root, or prints the apt-get line.
@@ -61,22 +61,32 @@ unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 test: deps-test
-	$(MAKE) all $(BUILD)/unit-tests
+	$(MAKE) all $(BUILD)/unit-tests asan-build
 	sh tests/run.sh
 
 # The same suite built with AddressSanitizer and UndefinedBehaviorSanitizer.
-asan:
+asan-build:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" build-asan/unit-tests
+asan: asan-build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit-tests
 
 run: deps
 	$(MAKE) all
 	sh deploy/dev/run.sh
 
-install: maitred maitred-load
-	install -d $(DESTDIR)$(PREFIX)/bin
+# Installs the binary, the systemd unit with ExecStart in $(PREFIX)/bin,
+# and under $(PREFIX)/share/maitred a sample configuration and the nginx
+# site (docs/deploy.md). DESTDIR stages the files for a package.
+install: UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: maitred
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/share/maitred
 	install -m 0755 maitred $(DESTDIR)$(PREFIX)/bin/maitred
+	sed 's|/usr/local/bin/maitred|$(PREFIX)/bin/maitred|' deploy/systemd/maitred.service \
+		> $(DESTDIR)$(UNITDIR)/maitred.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/maitred.service
+	install -m 0644 deploy/systemd/maitred.conf.sample $(DESTDIR)$(PREFIX)/share/maitred/maitred.conf.sample
+	install -m 0644 deploy/nginx/maitred.conf $(DESTDIR)$(PREFIX)/share/maitred/nginx-maitred.conf
 
 clean:
 	rm -rf build build-asan maitred maitred-load

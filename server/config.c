@@ -39,6 +39,7 @@ static const struct setting settings[] = {
 	INT_SETTING("TIMEOUT_KEEP_ALIVE", timeout_keep_alive, "75", 1, 3600, "seconds an idle keep-alive connection is kept (above a load balancer's 60 s)"),
 	INT_SETTING("HEADER_TIMEOUT", header_timeout, "10", 1, 3600, "seconds a client has to send a request's headers and body"),
 	INT_SETTING("DRAIN_TIMEOUT", drain_timeout, "25", 0, 3600, "seconds streams may finish after SIGTERM"),
+	INT_SETTING("DRAIN_DELAY", drain_delay, "0", 0, 60, "seconds to keep serving after SIGTERM while /readyz answers 503, so a load balancer stops sending first"),
 	INT_SETTING("WORKER_TIMEOUT", worker_timeout, "30", 2, 3600, "seconds without a heartbeat before a worker is replaced"),
 	INT_SETTING("HEARTBEAT_INTERVAL", heartbeat_interval, "15", 1, 300, "seconds between SSE keep-alive comments"),
 	INT_SETTING("STATUS_AFTER", status_after, "4", 1, 300, "seconds without a token before a status event"),
@@ -69,6 +70,8 @@ static const struct setting settings[] = {
 	STR_SETTING("LOG_FILE", log_file, "", "log to this file instead of stderr (reopened on SIGUSR1)"),
 	BOOL_SETTING("ACCESS_LOG", access_log, "1", "one log line per request"),
 	BOOL_SETTING("METRICS_EMF", metrics_emf, "0", "also log CloudWatch Embedded Metric Format lines"),
+	INT_SETTING("EMF_INTERVAL", emf_interval, "60", 1, 3600, "seconds between two CloudWatch EMF lines of a worker"),
+	STR_SETTING("EMF_SERVICE", emf_service, "maitred", "value of the Service dimension of the CloudWatch EMF metrics"),
 	STR_SETTING("TRUSTED_PROXIES", trusted_proxies, "", "peers whose X-Forwarded-For is believed (addresses or CIDR, comma-separated)"),
 	STR_SETTING("PROMPTS_DIR", prompts_dir, "", "folder with prompt files that replace the built-in ones"),
 	STR_SETTING("SHM_NAME", shm_name, "", "shared-memory region name; empty: /maitred-PORT"),
@@ -76,6 +79,10 @@ static const struct setting settings[] = {
 	STR_SETTING("BRAND_COLOR", brand_color, "#7a2e2e", "main colour of the chat page, #rrggbb"),
 	STR_SETTING("CONFIG_FILE", config_file, "", "file of KEY=VALUE lines, re-read on SIGHUP"),
 };
+
+/* CloudWatch takes any printable ASCII in a dimension value; this narrower
+ * set also fits alarm names and shell commands without quoting. */
+#define EMF_SERVICE_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/"
 
 #define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))
 
@@ -270,6 +277,11 @@ static int config_check(const struct config *cfg, char *err, size_t errlen)
 	if (strlen(cfg->brand_color) != 7 || cfg->brand_color[0] != '#' ||
 	    strspn(cfg->brand_color + 1, "0123456789abcdefABCDEF") != 6) {
 		snprintf(err, errlen, "invalid BRAND_COLOR=%s: expected #rrggbb", cfg->brand_color);
+		return -1;
+	}
+	if (!cfg->emf_service[0] || strspn(cfg->emf_service, EMF_SERVICE_CHARS) != strlen(cfg->emf_service)) {
+		snprintf(err, errlen, "invalid EMF_SERVICE=%s: expected 1 to 63 letters, digits, '.', '_', '-' or '/'",
+			 cfg->emf_service);
 		return -1;
 	}
 	if (cfg->openai_first_token_timeout > cfg->openai_timeout) {

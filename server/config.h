@@ -24,6 +24,7 @@ struct config {
 	int timeout_keep_alive;     /* seconds an idle keep-alive connection stays */
 	int header_timeout;         /* seconds to receive a request's headers and body */
 	int drain_timeout;          /* seconds streams may finish after SIGTERM */
+	int drain_delay;            /* seconds to keep accepting after SIGTERM while /readyz says 503 */
 	int worker_timeout;         /* seconds without a heartbeat before a worker is killed */
 	int heartbeat_interval;     /* seconds between SSE keep-alive comments */
 	int status_after;           /* seconds without a token before a "status" event */
@@ -54,6 +55,8 @@ struct config {
 	char log_file[512];
 	bool access_log;
 	bool metrics_emf;
+	int emf_interval;           /* seconds between a worker's EMF lines */
+	char emf_service[64];       /* Service dimension of the EMF metrics */
 	char trusted_proxies[512];  /* comma-separated addresses or CIDR blocks */
 	char prompts_dir[512];      /* "" uses the built-in prompts */
 	char shm_name[64];          /* "" derives "/maitred-<port>" */

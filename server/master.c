@@ -249,7 +249,7 @@ static void sweep_orphans(void)
 static void drain_child(struct child *c, int64_t extra_ms)
 {
 	c->draining = true;
-	c->kill_at_ms = shm_now_ms() + (int64_t)m.cfg.drain_timeout * 1000 + extra_ms;
+	c->kill_at_ms = shm_now_ms() + (int64_t)(m.cfg.drain_timeout + m.cfg.drain_delay) * 1000 + extra_ms;
 	kill(c->pid, SIGTERM);
 }
 
@@ -257,7 +257,7 @@ static void begin_stop(int sig)
 {
 	m.stopping = true;
 	m.region.hdr->draining = 1;
-	m.stop_deadline_ms = shm_now_ms() + (int64_t)m.cfg.drain_timeout * 1000 + 3000;
+	m.stop_deadline_ms = shm_now_ms() + (int64_t)(m.cfg.drain_timeout + m.cfg.drain_delay) * 1000 + 3000;
 	log_info("master_stopping", "signal %d: draining %d workers for up to %d s", sig, children_alive(),
 		 m.cfg.drain_timeout);
 	notify_systemd("STOPPING=1");

@@ -131,6 +131,7 @@ struct shm_header {
 	int32_t queue_limit;
 	int32_t connection_limit;  /* LIMIT_CONCURRENCY, per worker; may change on reload */
 	int32_t draining;
+	int32_t circuit_failures;  /* failed model turns in a row, all workers */
 	int64_t circuit_open_until_ms; /* wall clock; turns go offline until then */
 	uint64_t admissions;       /* bumped each time a run is admitted */
 	uint64_t next_ticket;

@@ -1,10 +1,10 @@
 -- The restaurant, its opening hours, menu, tables and reservations.
--- Migrations run inside a transaction (server/migrate.c), so this file holds
+-- Migrations run inside a transaction (server/migrate.c), so this file contains
 -- no BEGIN or COMMIT.
 
 CREATE EXTENSION IF NOT EXISTS btree_gist;
 
--- Returns true when name is a time zone that PostgreSQL knows.
+-- Returns true when name is a time zone that PostgreSQL recognises.
 CREATE FUNCTION time_zone_is_valid(name text) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN

@@ -126,7 +126,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Returns the facts that decide whether a booking may start at p_starts
--- under the restaurant's rules at p_now; the caller words the reason.
+-- under the restaurant's rules at p_now. The caller words the reason.
 --   slot_date: the date whose opening interval offers p_starts as a slot,
 --              else its local date;
 --   on_slot:   p_starts is one of the slots of booking_slots;
@@ -175,8 +175,8 @@ LANGUAGE sql STABLE AS $$
 	FROM r CROSS JOIN l CROSS JOIN hours;
 $$;
 
--- Returns the hash that tells a replay of a booking request (same key, same
--- fields) from a different request sent with the same idempotency key.
+-- Returns the hash that distinguishes a replay of a booking request (same
+-- key, same fields) from a different request sent with the same idempotency key.
 CREATE FUNCTION reservation_request_hash(p_name text, p_phone text, p_party integer,
                                          p_starts timestamptz, p_notes text)
 RETURNS text

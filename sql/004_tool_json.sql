@@ -93,7 +93,7 @@ LANGUAGE sql STABLE AS $$
 			FROM opening_intervals(p_date) i), '[]'::json));
 $$;
 
--- Returns the restaurant's public details and booking rules; today is the
+-- Returns the restaurant's public details and booking rules. "today" is the
 -- local date at p_now.
 CREATE FUNCTION restaurant_json(p_now timestamptz) RETURNS json
 LANGUAGE sql STABLE AS $$

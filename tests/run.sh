@@ -26,7 +26,12 @@ export MAITRED_TEST_REDIS_PORT="$redis_port"
 
 echo "== unit tests"
 build/unit-tests
+if [ -x build-asan/unit-tests ]; then
+	echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/unit-tests
+fi
 
 echo "== integration tests"
 # shellcheck disable=SC2086
 /usr/bin/python3 -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-} tests/upstream tests/integration
+sh tests/browser/run.sh

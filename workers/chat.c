@@ -10,6 +10,7 @@
 #include "server/log.h"
 #include "workers/chat.h"
 #include "workers/dispatch.h"
+#include "workers/resume.h"
 #include "workers/routes.h"
 #include "workers/turn.h"
 #include "workers/worker.h"
@@ -183,6 +184,17 @@ void chat_start(struct http_request *req)
 		return;
 	}
 	t->new_session = new_session;
+	const char *last_id = http_header(req, "Last-Event-ID");
+	if (last_id && t->sse) {
+		if (resume_parse_id(last_id, t->resume_id, sizeof(t->resume_id), &t->resume_after) < 0) {
+			http_reply_error(&req->reply, 400, "invalid_request",
+					 "Last-Event-ID %.60s is not an event id of this server (<request id>-<n>)", last_id);
+			turn_unref(t);
+			turn_unref(t);
+			return;
+		}
+		t->resume = true;
+	}
 	req->turn = t;
 	__atomic_fetch_add(&active_turns, 1, __ATOMIC_RELAXED);
 	watch_add(t);

@@ -10,6 +10,7 @@
 #include "workers/dispatch.h"
 #include "workers/llm.h"
 #include "workers/llm_stream.h"
+#include "workers/resume.h"
 #include "workers/router.h"
 #include "workers/session.h"
 #include "workers/worker.h"
@@ -36,6 +37,7 @@ static struct {
 } d = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void turn_start_model(struct turn *t);
+static void turn_launch_call(struct turn *t);
 static void turn_fail(struct turn *t, const char *code, const char *message);
 
 int dispatch_turn_count(void)
@@ -117,6 +119,12 @@ static void turn_end(struct turn *t, enum shm_turn_outcome outcome)
 	}
 	turn_release_slot(t);
 	t->state = TURN_ENDED;
+	/* The model call stopped with the guest: a resume learns it at once. */
+	if (outcome == OUTCOME_GUEST_GONE && t->sse && t->decided && !t->resume)
+		turn_journal_only(t, "error", json_pack("{s:{s:s,s:s}}", "error", "code", "interrupted", "message",
+							"the answer stopped when the connection dropped; please send your message again"));
+	if (!t->resume)
+		resume_persist(t, true);
 
 	int64_t duration = shm_now_ms() - t->started_ms;
 	shm_add(&slot->turns[outcome], 1);
@@ -274,7 +282,39 @@ static void turn_after_prepare(struct turn *t)
 	turn_emit(t, "queued", json_pack("{s:i}", "position", t->last_position));
 }
 
+/* Starts the next model call, after reserving it in the shared quota when
+ * OPENAI_RPM or OPENAI_TPM is set. */
 static void turn_start_model(struct turn *t)
+{
+	const struct config *cfg = worker_self->cfg;
+	if (cfg->openai_rpm || cfg->openai_tpm) {
+		t->state = TURN_QUOTA;
+		dispatch_run_job(t, session_job_quota);
+		return;
+	}
+	turn_launch_call(t);
+}
+
+static void turn_after_quota(struct turn *t)
+{
+	if (t->quota_wait_ms <= 0) {
+		turn_launch_call(t);
+		return;
+	}
+	shm_add(&worker_self->slot->rate_limit_waits, 1);
+	if (shm_now_ms() + t->quota_wait_ms > t->deadline_ms) {
+		char message[160];
+		snprintf(message, sizeof(message),
+			 "the assistant's request budget is used up for the moment; retry in %ld s",
+			 (t->quota_wait_ms + 999) / 1000);
+		turn_fail(t, "overloaded", message);
+		return;
+	}
+	t->state = TURN_QUOTA_WAIT;
+	t->retry_at_ms = shm_now_ms() + t->quota_wait_ms;
+}
+
+static void turn_launch_call(struct turn *t)
 {
 	char err[200];
 	if (t->state == TURN_QUEUED || !t->admitted_ms) {
@@ -328,6 +368,34 @@ static void turn_after_save(struct turn *t)
 	turn_end(t, OUTCOME_DONE);
 }
 
+/* A resumed stream: its events come from Redis until done or error. */
+static void turn_after_resume_fetch(struct turn *t)
+{
+	if (t->resume_missing && !t->decided) {
+		t->early_status = 404;
+		snprintf(t->error_code, sizeof(t->error_code), "not_found");
+		snprintf(t->error_message, sizeof(t->error_message),
+			 "there is no answer %s to resume (it ended more than %d s ago or never existed); send your message again",
+			 t->resume_id, RESUME_TTL);
+		turn_fail_early(t, OUTCOME_ERROR);
+		return;
+	}
+	if (!t->decided) {
+		if (t->sse)
+			shm_gauge_add(&worker_self->slot->streams, 1);
+		pthread_mutex_lock(&t->mu);
+		t->decided = true;
+		turn_wake_locked(t);
+		pthread_mutex_unlock(&t->mu);
+	}
+	if (t->resume_complete) {
+		turn_end(t, OUTCOME_DONE);
+		return;
+	}
+	t->state = TURN_RESUME_WAIT;
+	t->retry_at_ms = shm_now_ms() + RESUME_POLL_MS;
+}
+
 static void on_job_done(struct turn *t)
 {
 	if (t->state == TURN_ENDED)
@@ -343,6 +411,12 @@ static void on_job_done(struct turn *t)
 	switch (t->state) {
 	case TURN_PREPARING:
 		turn_after_prepare(t);
+		break;
+	case TURN_QUOTA:
+		turn_after_quota(t);
+		break;
+	case TURN_RESUMING:
+		turn_after_resume_fetch(t);
 		break;
 	case TURN_TOOLS:
 		t->rounds++;
@@ -362,20 +436,28 @@ static void on_job_done(struct turn *t)
 
 /* ---- model call outcomes ---- */
 
+/* Counts failures in a row across the instance's workers: a guest's turns
+ * land on any worker, so a count per worker would open the circuit only
+ * after up to WORKERS times as many failures. */
 static void circuit_record(bool success)
 {
 	struct shm_header *hdr = worker_self->region->hdr;
-	static int failures;   /* this worker's run of failures */
 
 	if (success) {
-		failures = 0;
+		if (__atomic_load_n(&hdr->circuit_failures, __ATOMIC_RELAXED))
+			__atomic_store_n(&hdr->circuit_failures, 0, __ATOMIC_RELAXED);
 		return;
 	}
-	if (++failures < worker_self->cfg->circuit_failures)
+	int32_t failures = __atomic_add_fetch(&hdr->circuit_failures, 1, __ATOMIC_RELAXED);
+	if (failures < worker_self->cfg->circuit_failures)
+		return;
+
+	/* The worker that resets the count opens the circuit, so it logs once. */
+	if (!__atomic_compare_exchange_n(&hdr->circuit_failures, &failures, 0, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED))
 		return;
 	int64_t until = shm_wall_ms() + (int64_t)worker_self->cfg->circuit_cooldown * 1000;
 	__atomic_store_n(&hdr->circuit_open_until_ms, until, __ATOMIC_RELAXED);
-	failures = 0;
 	log_warn("circuit_open", "model calls failed %d times in a row; the offline agent answers for %d s",
 		 worker_self->cfg->circuit_failures, worker_self->cfg->circuit_cooldown);
 }
@@ -390,6 +472,30 @@ static long backoff_ms(struct turn *t, const struct llm_failure *f)
 	if (f->retry_after_ms > wait)
 		wait = f->retry_after_ms;
 	return wait;
+}
+
+/* Ends a turn whose model call failed after a reservation was made or
+ * cancelled. The guest saw no text about it yet, so the error names it. */
+static void turn_fail_after_booking(struct turn *t)
+{
+	const char *code = json_string_value(json_object_get(t->reservation, "code"));
+	const char *status = json_string_value(json_object_get(t->reservation, "status"));
+	const char *date = json_string_value(json_object_get(t->reservation, "date"));
+	const char *time = json_string_value(json_object_get(t->reservation, "time"));
+	json_int_t party = json_integer_value(json_object_get(t->reservation, "party_size"));
+	char message[256];
+
+	if (code && status && strcmp(status, "cancelled") == 0)
+		snprintf(message, sizeof(message), "the assistant stopped before finishing its answer, "
+			 "but your reservation %s is cancelled", code);
+	else if (code && date && time)
+		snprintf(message, sizeof(message), "the assistant stopped before finishing its answer, "
+			 "but your reservation is made: code %s, %lld guests on %s at %s",
+			 code, (long long)party, date, time);
+	else
+		snprintf(message, sizeof(message), "the assistant stopped before finishing its answer, "
+			 "but your reservation change was saved");
+	turn_fail(t, "upstream_error", message);
 }
 
 static void turn_model_failed(struct turn *t, const struct llm_failure *f)
@@ -412,14 +518,13 @@ static void turn_model_failed(struct turn *t, const struct llm_failure *f)
 		return;
 	}
 	circuit_record(false);
-	if (replay_safe && t->rounds == 0) {
+	if (replay_safe) {
 		shm_add(&slot->circuit_fallbacks, 1);
 		turn_go_offline(t, "Our assistant is briefly limited, so the offline assistant is answering.");
 		return;
 	}
 	if (t->side_effects)
-		turn_fail(t, "upstream_error",
-			  "the assistant stopped before finishing its answer; your reservation was made as shown");
+		turn_fail_after_booking(t);
 	else
 		turn_fail(t, f->timeout ? "upstream_timeout" : "upstream_error",
 			  "the assistant stopped before finishing its answer; please ask again");
@@ -436,6 +541,15 @@ static void on_transfer_done(struct turn *t, CURLcode code)
 	curl_multi_remove_handle(d.multi, t->easy);
 	curl_easy_cleanup(t->easy);
 	t->easy = NULL;
+
+	/* The provider's budget is nearly spent: slow every instance down. */
+	if (t->remaining_requests >= 0 && t->remaining_requests <= 1)
+		t->pause_hint_ms = t->retry_after_s > 0 ? t->retry_after_s : 1000;
+	if (t->quota_reserved) {
+		const struct llm_result *r = llm_stream_result(t->parser);
+		t->quota_delta += r->prompt_tokens + r->completion_tokens - t->quota_reserved;
+		t->quota_reserved = 0;
+	}
 
 	if (outcome == LLM_FAILED) {
 		turn_model_failed(t, &f);
@@ -476,6 +590,11 @@ static void on_new(struct turn *t)
 		d.turns->prev = t;
 	d.turns = t;
 	__atomic_fetch_add(&d.count, 1, __ATOMIC_RELAXED);
+	if (t->resume) {
+		t->state = TURN_RESUMING;
+		dispatch_run_job(t, resume_job_fetch);
+		return;
+	}
 	t->state = TURN_PREPARING;
 	dispatch_run_job(t, session_job_prepare);
 }
@@ -487,7 +606,8 @@ static void on_gone(struct turn *t)
 	if (t->run_idx >= 0)
 		shm_run_set_state(worker_self->region, t->run_idx, RUN_GUEST_GONE);
 	/* A job in flight cannot be stopped; its completion ends the turn. */
-	if (t->state == TURN_MODEL || t->state == TURN_QUEUED || t->state == TURN_RETRY_WAIT)
+	if (t->state == TURN_MODEL || t->state == TURN_QUEUED || t->state == TURN_RETRY_WAIT ||
+	    t->state == TURN_QUOTA_WAIT || t->state == TURN_RESUME_WAIT)
 		turn_end(t, OUTCOME_GUEST_GONE);
 }
 
@@ -555,15 +675,25 @@ static void tick_queued(struct turn *t, int64_t now, bool positions)
 	}
 }
 
+/* True once the call brought text or a tool call. A server may send its
+ * role chunk or comments at once and the first token much later, so those
+ * do not count. */
+static bool call_has_token(const struct turn *t)
+{
+	const struct llm_result *r = llm_stream_result(t->parser);
+	return r->content_len > 0 || r->ncalls > 0;
+}
+
 static void tick_model(struct turn *t, int64_t now)
 {
 	const struct config *cfg = worker_self->cfg;
 	struct llm_failure f = { .retryable = true, .timeout = true, .kind = MODEL_ERR_TIMEOUT, .retry_after_ms = -1 };
+	bool has_token = call_has_token(t);
 
-	if (!t->last_chunk_ms && now - t->call_started_ms > cfg->openai_first_token_timeout) {
+	if (!has_token && now - t->call_started_ms > cfg->openai_first_token_timeout) {
 		f.timeout_kind = TIMEOUT_FIRST_TOKEN;
-		snprintf(f.message, sizeof(f.message), "no first chunk within %d ms", cfg->openai_first_token_timeout);
-	} else if (t->last_chunk_ms && now - t->last_chunk_ms > cfg->openai_idle_timeout) {
+		snprintf(f.message, sizeof(f.message), "no first token within %d ms", cfg->openai_first_token_timeout);
+	} else if (has_token && now - t->last_chunk_ms > cfg->openai_idle_timeout) {
 		f.timeout_kind = TIMEOUT_IDLE;
 		snprintf(f.message, sizeof(f.message), "no chunk for %d ms", cfg->openai_idle_timeout);
 	} else {
@@ -579,7 +709,8 @@ static void tick_turn(struct turn *t, int64_t now, bool positions)
 	const struct config *cfg = worker_self->cfg;
 
 	if (t->state != TURN_ENDED && now > t->deadline_ms && t->state != TURN_SAVING &&
-	    t->state != TURN_PREPARING && t->state != TURN_TOOLS && t->state != TURN_OFFLINE) {
+	    t->state != TURN_PREPARING && t->state != TURN_TOOLS && t->state != TURN_OFFLINE &&
+	    t->state != TURN_QUOTA && t->state != TURN_RESUMING) {
 		shm_add(&worker_self->slot->timeouts[TIMEOUT_TURN], 1);
 		turn_fail(t, "upstream_timeout", "the assistant did not answer in time; please ask again");
 		return;
@@ -588,14 +719,20 @@ static void tick_turn(struct turn *t, int64_t now, bool positions)
 		tick_queued(t, now, positions);
 	else if (t->state == TURN_MODEL)
 		tick_model(t, now);
-	else if (t->state == TURN_RETRY_WAIT && now >= t->retry_at_ms)
+	else if ((t->state == TURN_RETRY_WAIT || t->state == TURN_QUOTA_WAIT) && now >= t->retry_at_ms)
 		turn_start_model(t);
+	else if (t->state == TURN_RESUME_WAIT && now >= t->retry_at_ms) {
+		t->state = TURN_RESUMING;
+		dispatch_run_job(t, resume_job_fetch);
+	}
 	if (t->state == TURN_ENDED || !t->sse)
 		return;
+	if (!t->resume)
+		resume_persist(t, false);
 
 	/* A calm notice while the model or a tool keeps the guest waiting. */
-	bool waiting = (t->state == TURN_MODEL && !t->last_chunk_ms) || t->state == TURN_TOOLS ||
-		       t->state == TURN_RETRY_WAIT;
+	bool waiting = (t->state == TURN_MODEL && !call_has_token(t)) || t->state == TURN_TOOLS ||
+		       t->state == TURN_RETRY_WAIT || t->state == TURN_QUOTA_WAIT;
 	int64_t quiet_since = t->last_status_ms > t->last_chunk_ms ? t->last_status_ms : t->last_chunk_ms;
 	if (quiet_since < t->call_started_ms)
 		quiet_since = t->call_started_ms;
@@ -623,7 +760,8 @@ static void tick(void)
 
 	for (struct turn *t = d.turns, *next; t; t = next) {
 		next = t->next;
-		bool in_job = t->state == TURN_PREPARING || t->state == TURN_TOOLS ||
+		bool in_job = t->state == TURN_PREPARING || t->state == TURN_TOOLS || t->state == TURN_QUOTA ||
+			      t->state == TURN_RESUMING ||
 			      t->state == TURN_OFFLINE || t->state == TURN_SAVING;
 		if (d.close_all && !in_job && t->state != TURN_ENDED) {
 			turn_fail(t, "not_ready", "the server is restarting; please send your message again");

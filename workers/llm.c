@@ -110,6 +110,9 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
 			ms = seconds * 1000;
 	} else if (strncasecmp(line, "x-ratelimit-reset-requests:", 27) == 0) {
 		ms = llm_parse_reset(line + 27);
+	} else if (strncasecmp(line, "x-ratelimit-remaining-requests:", 31) == 0) {
+		t->remaining_requests = strtol(line + 31, NULL, 10);
+		return len;
 	}
 	if (ms >= 0 && (t->retry_after_s < 0 || ms > t->retry_after_s))
 		t->retry_after_s = (int)ms;   /* held in ms despite the name */
@@ -154,6 +157,7 @@ static void call_reset(struct turn *t)
 	t->error_len = 0;
 	t->http_status = 0;
 	t->retry_after_s = -1;
+	t->remaining_requests = -1;
 	if (t->easy) {
 		curl_easy_cleanup(t->easy);
 		t->easy = NULL;
@@ -272,5 +276,14 @@ enum llm_outcome llm_call_finish(struct turn *t, CURLcode code, struct llm_failu
 		t->prompt_tokens += r->prompt_tokens;
 		t->completion_tokens += r->completion_tokens;
 	}
-	return r->ncalls > 0 ? LLM_TOOLS : LLM_TEXT;
+	if (r->ncalls == 0)
+		return LLM_TEXT;
+
+	/* After the last tool round the request said tool_choice "none", so
+	 * running these calls would let the model loop until TURN_TIMEOUT. */
+	int max_rounds = worker_self->cfg->max_tool_rounds;
+	if (t->rounds >= max_rounds)
+		return fail(f, MODEL_ERR_BAD_RESPONSE, false,
+			    "the model called tools after the last of %d tool rounds (MAX_TOOL_ROUNDS)", max_rounds);
+	return LLM_TOOLS;
 }

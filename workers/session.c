@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +8,15 @@
 #include "server/log.h"
 #include "workers/llm_stream.h"
 #include "workers/offline.h"
+#include "workers/prompts.h"
+#include "workers/quota.h"
 #include "workers/ratelimit.h"
 #include "workers/router.h"
 #include "workers/session.h"
 #include "workers/turn.h"
 #include "workers/worker.h"
+
+#define REBOOKS_MAX 3
 
 static void session_key(const struct turn *t, char *key, size_t len)
 {
@@ -139,6 +144,54 @@ static bool reservation_args_allowed(struct turn *t, json_t *args)
 	return want_code[0] && strstr(letters, want_code) && pl >= 6 && strstr(digits, tail);
 }
 
+/* Replaces the model's idempotency_key of create_reservation with one made
+ * from the session and the other arguments. The saved history keeps only the
+ * text of each turn, so a model may send the same booking again in a later
+ * turn. With this key the repeat returns the first booking instead of taking
+ * a second table. A key that the model chose could also match another
+ * session's key. after_code, when set, is the code of a cancelled booking
+ * that the guest requests again. */
+static void set_booking_key(struct turn *t, json_t *args, const char *after_code)
+{
+	json_object_del(args, "idempotency_key");
+	char *text = json_dumps(args, JSON_COMPACT | JSON_SORT_KEYS);
+	uint64_t hash = 1469598103934665603ULL;   /* 64-bit FNV-1a */
+	for (const char *p = text ? text : ""; *p; p++)
+		hash = (hash ^ (unsigned char)*p) * 1099511628211ULL;
+	free(text);
+
+	char key[128];
+	snprintf(key, sizeof(key), "model:%s:%016llx%s%s", t->session_id, (unsigned long long)hash,
+		 after_code ? ":after:" : "", after_code ? after_code : "");
+	json_object_set_new(args, "idempotency_key", json_string(key));
+}
+
+static bool is_cancelled_replay(json_t *result)
+{
+	const char *state = json_string_value(json_object_get(result, "status"));
+	return json_is_true(json_object_get(result, "idempotent_replay")) && state &&
+	       strcmp(state, "cancelled") == 0 && json_is_string(json_object_get(result, "code"));
+}
+
+/* Runs create_reservation with the session's key. When the key returns a
+ * booking that was cancelled since, the guest requests the same table again,
+ * so it books anew under a key derived from the cancelled code, up to
+ * REBOOKS_MAX times per turn. */
+static json_t *run_create(struct tool_ctx *ctx, struct turn *t, json_t *args, int *status)
+{
+	set_booking_key(t, args, NULL);
+	json_t *result = tool_run(ctx, "create_reservation", args, status);
+
+	for (int rebooks = 0; rebooks < REBOOKS_MAX && is_cancelled_replay(result); rebooks++) {
+		char cancelled[32];
+		snprintf(cancelled, sizeof(cancelled), "%s", json_string_value(json_object_get(result, "code")));
+		json_decref(result);
+		set_booking_key(t, args, cancelled);
+		result = tool_run(ctx, "create_reservation", args, status);
+	}
+	return result;
+}
+
 static json_t *run_one_tool(struct job_conn *conn, struct turn *t, const struct llm_tool_call *call,
 			    int *status)
 {
@@ -166,7 +219,8 @@ static json_t *run_one_tool(struct job_conn *conn, struct turn *t, const struct 
 				 "the reservation system is unavailable right now");
 	}
 	struct tool_ctx ctx = { .pg = pg, .now = time(NULL) };
-	json_t *result = tool_run(&ctx, call->name, args, status);
+	json_t *result = strcmp(call->name, "create_reservation") == 0 ? run_create(&ctx, t, args, status)
+								       : tool_run(&ctx, call->name, args, status);
 	json_decref(args);
 	if (*status == 503)
 		job_pg_failed(conn);
@@ -246,6 +300,45 @@ void session_job_offline(struct job_conn *conn, void *arg)
 		job_pg_failed(conn);
 }
 
+/* Estimates a request's tokens from its text: about four bytes a token,
+ * plus the tool definitions and the answer's ceiling. */
+static long estimate_tokens(struct turn *t)
+{
+	char *history = json_dumps(t->session, JSON_COMPACT);
+	char *convo = json_dumps(t->convo, JSON_COMPACT);
+	long bytes = (long)(strlen(t->message) + (history ? strlen(history) : 0) + (convo ? strlen(convo) : 0));
+	free(history);
+	free(convo);
+	return bytes / 4 + 800 + prompts_max_tokens(t->agent);
+}
+
+void session_job_quota(struct job_conn *conn, void *arg)
+{
+	struct turn *t = arg;
+	const struct config *cfg = worker_self->cfg;
+	redisContext *redis = job_redis(conn);
+
+	t->quota_wait_ms = 0;
+	if (!redis)
+		return;
+	if (t->pause_hint_ms > 0) {
+		quota_pause(redis, t->pause_hint_ms);
+		t->pause_hint_ms = 0;
+	}
+	if (t->quota_delta) {
+		quota_adjust(redis, t->quota_delta);
+		t->quota_delta = 0;
+	}
+	char member[64];
+	snprintf(member, sizeof(member), "%s:%d:%d", t->id, t->rounds, t->retries);
+	long est = estimate_tokens(t);
+	long wait = quota_acquire(redis, cfg->openai_rpm, cfg->openai_tpm, est, member);
+	if (wait < 0)
+		job_redis_failed(conn);
+	t->quota_wait_ms = wait > 0 ? wait : 0;
+	t->quota_reserved = wait == 0 ? est : 0;
+}
+
 /* Keeps the last SESSION_HISTORY_MAX messages. */
 static void history_trim(json_t *messages)
 {
@@ -266,6 +359,14 @@ void session_job_save(struct job_conn *conn, void *arg)
 			    json_string(agent_name(t->agent)));
 
 	redisContext *redis = job_redis(conn);
+	if (redis && t->quota_delta && worker_self->cfg->openai_tpm) {
+		quota_adjust(redis, t->quota_delta);
+		t->quota_delta = 0;
+	}
+	if (redis && t->pause_hint_ms > 0) {
+		quota_pause(redis, t->pause_hint_ms);
+		t->pause_hint_ms = 0;
+	}
 	char *text = json_dumps(t->session, JSON_COMPACT);
 	if (redis && text) {
 		char key[128];

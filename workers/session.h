@@ -22,6 +22,10 @@ void session_job_tools(struct job_conn *conn, void *turn);
 /* Answers the turn with the offline agent. */
 void session_job_offline(struct job_conn *conn, void *turn);
 
+/* Reserves the next model call in the shared per-minute quota
+ * (OPENAI_RPM, OPENAI_TPM); sets t->quota_wait_ms. */
+void session_job_quota(struct job_conn *conn, void *turn);
+
 /* Appends the guest's message and the reply to the history and stores it. */
 void session_job_save(struct job_conn *conn, void *turn);
 

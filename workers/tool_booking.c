@@ -11,7 +11,7 @@
 #define NAME_MAX_CHARS 100
 #define NOTES_MAX_CHARS 500
 #define NEAREST_MAX 3
-/* A code collision among 31^9 codes is rare; several in a row mean a bug. */
+/* A code collision among 31^9 codes is rare, so several in a row mean a bug. */
 #define CODE_ATTEMPTS 5
 
 /* A create_reservation request after validation and normalisation. */
@@ -27,11 +27,12 @@ struct booking_request {
 	char local[20];              /* "YYYY-MM-DD HH:MM" from date and time */
 };
 
-/* Where the requested start falls under the booking rules
+/* The facts about the requested start that the booking rules decide on
  * (booking_rule_check in sql/003_booking.sql). */
 struct booking_check {
 	bool nonexistent;            /* a local time skipped by a clock change */
 	char starts_epoch[24];
+	long long starts_wall;       /* local wall-clock time (tool_slot.wall) */
 	char starts_at[32];          /* ISO 8601 local */
 	char slot_date[11];
 	char local_time[6];
@@ -47,7 +48,8 @@ static const char check_sql[] =
 	"SELECT s.starts IS NULL, extract(epoch FROM s.starts)::bigint,"
 	"       iso_local(s.starts, r.timezone), c.slot_date::text, c.local_time,"
 	"       s.starts < to_timestamp($3::double precision), c.on_slot, c.in_hours,"
-	"       c.closed, c.closed_reason, c.notice_ok"
+	"       c.closed, c.closed_reason, c.notice_ok,"
+	"       extract(epoch FROM s.starts AT TIME ZONE r.timezone)::bigint"
 	" FROM restaurant r"
 	" CROSS JOIN LATERAL (SELECT CASE WHEN $1::text IS NOT NULL"
 	"                                 THEN to_timestamp($1::double precision)"
@@ -158,7 +160,7 @@ static json_t *parse_request(json_t *args, struct booking_request *req, int *sta
 		return error;
 	if (tool_normalise_phone(phone, req->phone, sizeof(req->phone)) < 0)
 		return invalid(status, TOOL_PHONE_RULE);
-	/* The schema guarantees at least 1; the rules check the maximum. */
+	/* The schema guarantees at least 1, and the rules check the maximum. */
 	req->party = party > 10000 ? 10000 : (int)party;
 	if (key && !is_valid_key(key))
 		return invalid(status, "idempotency_key must be printable ASCII without spaces");
@@ -191,6 +193,8 @@ static int check_start(struct tool_ctx *ctx, const struct booking_request *req,
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
+		log_error("tool_no_restaurant", "the restaurant table has %d rows, expected 1",
+			  PQntuples(res));
 		PQclear(res);
 		return -1;
 	}
@@ -206,6 +210,7 @@ static int check_start(struct tool_ctx *ctx, const struct booking_request *req,
 	check->closed = cell_true(res, 8);
 	copy_cell(res, 9, check->closed_reason, sizeof(check->closed_reason));
 	check->notice_ok = cell_true(res, 10);
+	check->starts_wall = strtoll(PQgetvalue(res, 0, 11), NULL, 10);
 	PQclear(res);
 	return 0;
 }
@@ -237,7 +242,6 @@ static json_t *check_rules(struct tool_ctx *ctx, const struct booking_request *r
 			   const struct booking_check *check, const struct tool_rules *rules,
 			   int *status)
 {
-	long long target = strtoll(check->starts_epoch, NULL, 10);
 	json_t *error = tool_rules_check_party(rules, req->party, status);
 
 	if (error)
@@ -262,7 +266,7 @@ static json_t *check_rules(struct tool_ctx *ctx, const struct booking_request *r
 	else if (!check->on_slot)
 		error = tool_rules_error(status, "not_on_slot",
 					 "%s is not a booking slot: slots start every %d "
-					 "minutes from opening", check->local_time,
+					 "minutes from opening", check->starts_at,
 					 rules->slot_step_minutes);
 	else if (!check->notice_ok)
 		error = tool_rules_error(status, "too_soon",
@@ -270,7 +274,8 @@ static json_t *check_rules(struct tool_ctx *ctx, const struct booking_request *r
 					 check->starts_at, rules->min_notice_minutes);
 	if (!error)
 		return NULL;
-	return add_nearest(ctx, error, check->slot_date, req->party, NULL, target, status);
+	return add_nearest(ctx, error, check->slot_date, req->party, NULL, check->starts_wall,
+			   status);
 }
 
 /* Returns the earlier booking made with the same idempotency key, the 409
@@ -328,7 +333,11 @@ static int book(struct tool_ctx *ctx, const struct booking_request *req,
 			return -1;
 		}
 		res = tool_query(ctx->pg, "create_reservation", book_sql, 8, params);
-		if (!res || PQntuples(res) != 1) {
+		if (!res)
+			return -1;
+		if (PQntuples(res) != 1) {
+			log_error("tool_bad_result", "reservation_book returned %d rows, expected 1",
+				  PQntuples(res));
 			PQclear(res);
 			return -1;
 		}
@@ -370,8 +379,7 @@ static json_t *book_result(struct tool_ctx *ctx, const struct booking_request *r
 			   tool_error(status, 409, "slot_full",
 				      "no table for %d is free at %s on %s", req->party,
 				      check->local_time, check->slot_date),
-			   check->slot_date, req->party, NULL,
-			   strtoll(check->starts_epoch, NULL, 10), status);
+			   check->slot_date, req->party, NULL, check->starts_wall, status);
 }
 
 static json_t *create(struct tool_ctx *ctx, const struct booking_request *req, int *status)

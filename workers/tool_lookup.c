@@ -1,12 +1,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/log.h"
 #include "workers/tool_handlers.h"
 #include "workers/tool_parse.h"
 #include "workers/tool_result.h"
 
-/* One answer for an unknown code and for a wrong phone, so that the reply
- * does not tell a guesser which codes exist. */
+/* The same reply for an unknown code and for a wrong phone, so that a
+ * guesser cannot learn which codes exist. */
 #define NOT_FOUND_MESSAGE "no reservation with that code and phone"
 
 /* Reads and normalises code and phone. Returns NULL, or the error: 400 for
@@ -51,7 +52,7 @@ json_t *tool_find_reservation(struct tool_ctx *ctx, json_t *args, int *status)
 	return result;
 }
 
-/* Turns reservation_cancel's outcome into the tool's result; takes the
+/* Turns reservation_cancel's outcome into the tool's result, taking the
  * reference to reservation. */
 static json_t *cancel_result(const char *outcome, json_t *reservation, int *status)
 {
@@ -97,6 +98,8 @@ json_t *tool_cancel_reservation(struct tool_ctx *ctx, json_t *args, int *status)
 	if (!res)
 		return tool_db_error(status, "cancel_reservation");
 	if (PQntuples(res) != 1) {
+		log_error("tool_bad_result", "reservation_cancel returned %d rows, expected 1",
+			  PQntuples(res));
 		PQclear(res);
 		return tool_db_error(status, "cancel_reservation");
 	}

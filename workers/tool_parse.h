@@ -4,8 +4,8 @@
 /*
  * Parsing and normalising the values guests give the tools: dates, times,
  * instants, phone numbers, reservation codes and prices. These functions
- * use no database and no time zone; the tools do time zone arithmetic in
- * PostgreSQL.
+ * use no database and no time zone, because the tools do time zone
+ * arithmetic in PostgreSQL.
  */
 #include <stddef.h>
 

@@ -108,8 +108,11 @@ static enum tool_schema_result check_string(const json_t *schema, const json_t *
 		return TOOL_SCHEMA_OK;
 	n = tool_utf8_length(json_string_value(value));
 	if (json_is_integer(min) && (json_int_t)n < json_integer_value(min)) {
-		snprintf(err, errlen, "%s must be at least %lld characters long", path,
-			 (long long)json_integer_value(min));
+		if (json_integer_value(min) == 1)
+			snprintf(err, errlen, "%s must not be empty", path);
+		else
+			snprintf(err, errlen, "%s must be at least %lld characters long", path,
+				 (long long)json_integer_value(min));
 		return TOOL_SCHEMA_INVALID;
 	}
 	if (json_is_integer(max) && (json_int_t)n > json_integer_value(max)) {

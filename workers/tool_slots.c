@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/log.h"
 #include "workers/tool_result.h"
 #include "workers/tool_slots.h"
 
@@ -15,16 +16,14 @@ static const char rules_sql[] =
 	" CROSS JOIN LATERAL (SELECT (to_timestamp($1::double precision)"
 	"                             AT TIME ZONE r.timezone)::date AS today) l";
 
-/* $1 local date, $2 party size, $3 clock, $4 optional local time whose
- * instant is the target (a time skipped by a clock change falls back to
- * PostgreSQL's reading of it, just after the gap). */
+/* $1 local date, $2 party size, $3 clock, $4 optional local time, the
+ * target. Wall-clock times are local timestamps read as if they were UTC. */
 static const char slots_sql[] =
 	"SELECT iso_local(b.starts_at, r.timezone),"
 	"       to_char(b.starts_at AT TIME ZONE r.timezone, 'HH24:MI'),"
-	"       extract(epoch FROM b.starts_at)::bigint, b.available,"
-	"       extract(epoch FROM coalesce("
-	"           local_to_instant($1::date + $4::time, r.timezone),"
-	"           ($1::date + $4::time) AT TIME ZONE r.timezone))::bigint"
+	"       extract(epoch FROM b.starts_at AT TIME ZONE r.timezone)::bigint,"
+	"       b.available,"
+	"       extract(epoch FROM $1::date + $4::time)::bigint"
 	" FROM restaurant r"
 	" CROSS JOIN booking_day($1::date, $2::integer,"
 	"                        to_timestamp($3::double precision)) b"
@@ -46,6 +45,8 @@ int tool_rules_load(struct tool_ctx *ctx, struct tool_rules *rules)
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
+		log_error("tool_no_restaurant", "the restaurant table has %d rows, expected 1",
+			  PQntuples(res));
 		PQclear(res);
 		return -1;
 	}
@@ -118,7 +119,7 @@ int tool_slots_load(struct tool_ctx *ctx, const char *date, int party,
 
 		copy_cell(res, i, 0, slot->starts_at, sizeof(slot->starts_at));
 		copy_cell(res, i, 1, slot->time, sizeof(slot->time));
-		slot->epoch = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		slot->wall = strtoll(PQgetvalue(res, i, 2), NULL, 10);
 		slot->available = PQgetvalue(res, i, 3)[0] == 't';
 	}
 	day->count = n;
@@ -145,25 +146,25 @@ static long long distance(long long a, long long b)
 json_t *tool_slots_nearest(const struct tool_slot_day *day, long long target, int max)
 {
 	json_t *nearest = json_array();
-	bool *taken = calloc((size_t)(day->count > 0 ? day->count : 1), sizeof(bool));
+	bool *picked_already = calloc((size_t)(day->count > 0 ? day->count : 1), sizeof(bool));
 
 	/* Picks the nearest remaining slot max times. Slots are in time order,
 	 * so a strict comparison keeps the earlier one on a tie. */
-	for (int picked = 0; taken && picked < max; picked++) {
+	for (int picked = 0; picked_already && picked < max; picked++) {
 		int best = -1;
 
 		for (int i = 0; i < day->count; i++) {
-			if (taken[i] || !day->slots[i].available)
+			if (picked_already[i] || !day->slots[i].available)
 				continue;
-			if (best < 0 || distance(day->slots[i].epoch, target) <
-					distance(day->slots[best].epoch, target))
+			if (best < 0 || distance(day->slots[i].wall, target) <
+					distance(day->slots[best].wall, target))
 				best = i;
 		}
 		if (best < 0)
 			break;
-		taken[best] = true;
+		picked_already[best] = true;
 		json_array_append_new(nearest, json_string(day->slots[best].starts_at));
 	}
-	free(taken);
+	free(picked_already);
 	return nearest;
 }

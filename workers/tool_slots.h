@@ -29,7 +29,8 @@ struct tool_rules {
 struct tool_slot {
 	char starts_at[32];      /* ISO 8601 local time with offset */
 	char time[6];            /* local HH:MM */
-	long long epoch;
+	long long wall;          /* local wall-clock time, in seconds since
+	                          * 1970-01-01 00:00 local */
 	bool available;
 };
 
@@ -37,7 +38,7 @@ struct tool_slot_day {
 	struct tool_slot *slots;
 	int count;
 	bool has_target;
-	long long target;        /* the local time asked for, as epoch seconds */
+	long long target;        /* the local time asked for, as wall seconds */
 };
 
 /* Reads the rules at ctx->now into rules. Returns 0, or -1 after logging a
@@ -63,7 +64,9 @@ int tool_slots_load(struct tool_ctx *ctx, const char *date, int party,
 void tool_slots_free(struct tool_slot_day *day);
 
 /* Returns a new array with the starts_at of up to max available slots
- * nearest to target, nearest first (the earlier on a tie). */
+ * nearest to target, nearest first (the earlier on a tie). Distances are
+ * in wall-clock time, as guests think of them, so for a time skipped when
+ * the clocks go forward the slots either side of the gap come first. */
 json_t *tool_slots_nearest(const struct tool_slot_day *day, long long target, int max);
 
 #endif

@@ -118,7 +118,7 @@ static const struct tool_def tool_defs[] = {
 		"\"Requests from the guest, e.g. a high chair or an allergy.\"},"
 		"\"idempotency_key\": {\"type\": \"string\", \"minLength\": 1, "
 		"\"maxLength\": 128, \"description\": \"A unique id for this booking "
-		"request; sending the same id and details again returns the first "
+		"request. Sending the same id and details again returns the first "
 		"booking instead of making a second.\"}"
 		"}, \"required\": [\"name\", \"phone\", \"party_size\"], "
 		"\"additionalProperties\": false}",

@@ -5,6 +5,7 @@
 #include "server/log.h"
 #include "shm/region.h"
 #include "workers/llm_stream.h"
+#include "workers/resume.h"
 #include "workers/turn.h"
 #include "workers/worker.h"
 
@@ -28,6 +29,7 @@ struct turn *turn_new(struct http_request *req, const char *message, const char 
 	t->deadline_ms = t->started_ms + worker_self->cfg->turn_timeout;
 	t->last_write_ms = t->started_ms;
 	pthread_mutex_init(&t->mu, NULL);
+	pthread_mutex_init(&t->persist_mu, NULL);
 	snprintf(t->id, sizeof(t->id), "%s", req->request_id);
 	snprintf(t->session_id, sizeof(t->session_id), "%s", session_id);
 	snprintf(t->client_ip, sizeof(t->client_ip), "%s", req->client_ip);
@@ -54,6 +56,8 @@ static void turn_free(struct turn *t)
 	free(t->reply);
 	free(t->out);
 	free(t->message);
+	free(t->journal);
+	pthread_mutex_destroy(&t->persist_mu);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
 }
@@ -98,16 +102,46 @@ void turn_emit(struct turn *t, const char *event, json_t *data)
 
 	pthread_mutex_lock(&t->mu);
 	if (t->sse && !t->finished && t->req) {
-		char head[96];
-		int n = snprintf(head, sizeof(head), "id: %llu\nevent: %s\ndata: ",
+		char head[128];
+		int n = snprintf(head, sizeof(head), "id: %s-%llu\nevent: %s\ndata: ", t->id,
 				 (unsigned long long)t->next_event_id++, event);
 		out_append_locked(t, head, (size_t)n);
 		out_append_locked(t, json, strlen(json));
 		out_append_locked(t, "\n\n", 2);
+		resume_journal(t, head, (size_t)n);
+		resume_journal(t, json, strlen(json));
+		resume_journal(t, "\n\n", 2);
 		turn_wake_locked(t);
 	}
 	pthread_mutex_unlock(&t->mu);
 	free(json);
+}
+
+void turn_journal_only(struct turn *t, const char *event, json_t *data)
+{
+	char *json = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
+	if (!json)
+		return;
+	pthread_mutex_lock(&t->mu);
+	char head[128];
+	int n = snprintf(head, sizeof(head), "id: %s-%llu\nevent: %s\ndata: ", t->id,
+			 (unsigned long long)t->next_event_id++, event);
+	resume_journal(t, head, (size_t)n);
+	resume_journal(t, json, strlen(json));
+	resume_journal(t, "\n\n", 2);
+	pthread_mutex_unlock(&t->mu);
+	free(json);
+}
+
+void turn_emit_raw(struct turn *t, const char *text, size_t len)
+{
+	pthread_mutex_lock(&t->mu);
+	if (t->sse && !t->finished && t->req) {
+		out_append_locked(t, text, len);
+		turn_wake_locked(t);
+	}
+	pthread_mutex_unlock(&t->mu);
 }
 
 void turn_emit_comment(struct turn *t, const char *text)

@@ -26,11 +26,15 @@
 enum turn_state {
 	TURN_PREPARING,     /* job: rate limit, session, router */
 	TURN_QUEUED,        /* waiting for an agent slot */
+	TURN_QUOTA,         /* job: reserving a model call in the shared quota */
+	TURN_QUOTA_WAIT,    /* the shared quota is full: waiting to ask again */
 	TURN_MODEL,         /* a model call is in flight */
 	TURN_RETRY_WAIT,    /* backing off before the next model call */
 	TURN_TOOLS,         /* job: running tool calls */
 	TURN_OFFLINE,       /* job: the offline agent */
 	TURN_SAVING,        /* job: storing the session */
+	TURN_RESUMING,      /* job: reading a dropped stream's events from Redis */
+	TURN_RESUME_WAIT,   /* waiting for more of that stream's events */
 	TURN_ENDED,
 };
 
@@ -62,6 +66,18 @@ struct turn {
 	int64_t last_write_ms;
 	int fd;                        /* the connection's socket, for the watcher */
 	bool watched;
+	char *journal;                 /* every event written, for resumes */
+	size_t journal_len, journal_cap, journal_persisted;
+	pthread_mutex_t persist_mu;    /* held by the one job writing the journal */
+	int persist_busy;
+
+	/* A resuming turn replays another turn's events (Last-Event-ID). */
+	bool resume;
+	char resume_id[40];
+	long resume_after;             /* last event number the guest has */
+	long resume_index;             /* next element of the Redis list */
+	bool resume_complete;          /* done or error was replayed */
+	bool resume_missing;           /* the list does not exist */
 
 	/* Dispatcher (and the job it runs). */
 	enum turn_state state;
@@ -83,7 +99,12 @@ struct turn {
 	long http_status;
 	char *error_body;
 	size_t error_len;
-	int retry_after_s;
+	int retry_after_s;             /* ms, from Retry-After or x-ratelimit-reset-requests */
+	long remaining_requests;       /* x-ratelimit-remaining-requests, or -1 */
+	long quota_wait_ms;            /* the quota job's verdict: 0 granted, > 0 wait */
+	long quota_reserved;           /* tokens reserved for the call in flight */
+	long quota_delta;              /* real minus reserved tokens, not yet told to Redis */
+	long pause_hint_ms;            /* ask every instance to pause this long */
 	int64_t call_started_ms;
 	char *reply;
 	size_t reply_len;
@@ -102,6 +123,12 @@ void turn_unref(struct turn *t);
 
 /* Appends an SSE event (data is consumed) and wakes the connection. */
 void turn_emit(struct turn *t, const char *event, json_t *data);
+
+/* Records an event for resumes only (the guest's connection is gone). */
+void turn_journal_only(struct turn *t, const char *event, json_t *data);
+
+/* Appends an already formatted event block (a resumed stream). */
+void turn_emit_raw(struct turn *t, const char *text, size_t len);
 
 /* Appends an SSE comment line. */
 void turn_emit_comment(struct turn *t, const char *text);

@@ -11,6 +11,7 @@
 #include "server/log.h"
 #include "workers/chat.h"
 #include "workers/dispatch.h"
+#include "workers/emf.h"
 #include "workers/http.h"
 #include "workers/jobs.h"
 #include "workers/worker.h"
@@ -73,8 +74,9 @@ static int worker_start_parts(struct worker *w)
 	return 0;
 }
 
-/* Waits for signals, storing memory, connections and streams each second
- * (the dispatcher beats the heartbeat). Returns on SIGTERM or SIGINT. */
+/* Waits for signals. Each second it stores memory, connections and streams
+ * and lets emf_tick write its metrics line when one is due (the dispatcher
+ * beats the heartbeat). Returns on SIGTERM or SIGINT. */
 static void worker_wait(struct worker *w, const sigset_t *set)
 {
 	struct timespec second = { 1, 0 };
@@ -82,6 +84,7 @@ static void worker_wait(struct worker *w, const sigset_t *set)
 		worker_set_gauge(&w->slot->rss_bytes, read_rss_bytes());
 		worker_set_gauge(&w->slot->connections, http_open_connections());
 		worker_set_gauge(&w->slot->streams, chat_stream_count());
+		emf_tick(w);
 		int sig = sigtimedwait(set, NULL, &second);
 		if (sig == SIGTERM || sig == SIGINT)
 			return;
@@ -110,6 +113,12 @@ int worker_main(struct worker *w)
 
 	worker_wait(w, &set);
 
+	/* /readyz already answers 503 (the master marked the region draining);
+	 * keep serving while the load balancer notices. */
+	if (w->cfg->drain_delay > 0) {
+		struct timespec delay = { w->cfg->drain_delay, 0 };
+		nanosleep(&delay, NULL);
+	}
 	set_state(w, WORKER_DRAINING);
 	w->draining = 1;
 	int64_t deadline = shm_now_ms() + (int64_t)w->cfg->drain_timeout * 1000;

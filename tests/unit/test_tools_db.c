@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "server/migrate.h"
+#include "workers/tool_parse.h"
+#include "workers/tools.h"
 #include "tests/unit/test.h"
 #include "tests/unit/test_tools_db.h"
 
@@ -11,6 +13,14 @@
 
 static char created[TEST_DB_MAX][64];
 static int created_count;
+
+/* Returns the server's URL, or NULL when the variable is unset or empty. */
+static const char *database_url(void)
+{
+	const char *url = getenv("MAITRED_TEST_DATABASE_URL");
+
+	return url && *url ? url : NULL;
+}
 
 static void database_name(const char *topic, char *buf, size_t len)
 {
@@ -63,7 +73,7 @@ static int drop_database(PGconn *admin, const char *name)
 
 static void drop_created(void)
 {
-	const char *url = getenv("MAITRED_TEST_DATABASE_URL");
+	const char *url = database_url();
 	PGconn *admin;
 
 	if (!url || created_count == 0)
@@ -109,12 +119,12 @@ static void remember(const char *name)
 
 PGconn *test_db_create(const char *topic, bool migrate)
 {
-	const char *url = getenv("MAITRED_TEST_DATABASE_URL");
+	const char *url = database_url();
 	char name[64];
 	char err[1024];
 	PGconn *pg;
 
-	if (!url || !*url) {
+	if (!url) {
 		printf("skipped: MAITRED_TEST_DATABASE_URL not set\n");
 		return NULL;
 	}
@@ -136,13 +146,84 @@ PGconn *test_db_create(const char *topic, bool migrate)
 
 PGconn *test_db_connect(const char *topic)
 {
-	const char *url = getenv("MAITRED_TEST_DATABASE_URL");
+	const char *url = database_url();
 	char name[64];
 
-	if (!url || !*url) {
+	if (!url) {
 		test_fail(__FILE__, __LINE__, "MAITRED_TEST_DATABASE_URL not set");
 		return NULL;
 	}
 	database_name(topic, name, sizeof(name));
 	return connect_to(url, name);
+}
+
+PGconn *test_tools_pg(void)
+{
+	static PGconn *shared;
+	static bool tried;
+
+	if (!tried) {
+		tried = true;
+		shared = test_db_create("tools", true);
+	} else if (!shared && !database_url()) {
+		printf("skipped: MAITRED_TEST_DATABASE_URL not set\n");
+	} else if (!shared) {
+		test_fail(__FILE__, __LINE__, "the tools database could not be made");
+	}
+	return shared;
+}
+
+json_t *test_tool(PGconn *pg, time_t now, const char *name, const char *args, int *status)
+{
+	struct tool_ctx ctx = {.pg = pg, .now = now};
+	json_error_t error;
+	json_t *parsed = json_loads(args, 0, &error);
+	json_t *result;
+
+	if (!parsed) {
+		test_fail(__FILE__, __LINE__, "test arguments are not JSON: %s: %s", args,
+			  error.text);
+		*status = 0;
+		return json_object();
+	}
+	*status = 0;
+	result = tool_run(&ctx, name, parsed, status);
+	json_decref(parsed);
+	return result;
+}
+
+time_t test_instant(const char *iso)
+{
+	long long epoch;
+
+	return tool_parse_instant(iso, &epoch) < 0 ? (time_t)-1 : (time_t)epoch;
+}
+
+long long test_db_integer(PGconn *pg, const char *sql)
+{
+	PGresult *res = PQexec(pg, sql);
+	long long value = -1;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		value = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else
+		test_fail(__FILE__, __LINE__, "%s failed: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	return value;
+}
+
+void test_add_clock_change_hours(PGconn *pg)
+{
+	test_db_exec(pg,
+		"INSERT INTO opening_exceptions (date, closed, reason) VALUES"
+		" ('2027-03-28', false, 'Clock change test'),"
+		" ('2026-10-25', false, 'Clock change test')"
+		" ON CONFLICT (date) DO NOTHING");
+	test_db_exec(pg,
+		"INSERT INTO opening_exception_intervals (date, opens, closes)"
+		" SELECT d, '01:00', '05:00' FROM unnest(ARRAY[date '2027-03-28',"
+		"                                              date '2026-10-25']) AS d"
+		" WHERE NOT EXISTS (SELECT 1 FROM opening_exception_intervals i"
+		"                   WHERE i.date = d)");
 }

@@ -1,0 +1,96 @@
+#include <string.h>
+
+#include "workers/offline_turn.h"
+
+/* Returns the code to act on: the one the guest gave in this conversation,
+ * else the one of the reservation made in it. */
+static const char *lookup_code(const struct offline_turn *turn)
+{
+	const char *code = offline_state_str(turn->state, "code");
+
+	return code ? code : offline_state_str(turn->state, "booked_code");
+}
+
+static void say_result(struct offline_turn *turn, const json_t *reservation, bool cancel)
+{
+	const char *code = json_string_value(json_object_get(reservation, "code"));
+	const char *status = json_string_value(json_object_get(reservation, "status"));
+
+	if (cancel) {
+		offline_say(turn, "Done: booking %s is cancelled (", code ? code : "");
+		offline_say_reservation(turn, reservation);
+		offline_say(turn, "). We hope to see you another time.");
+		return;
+	}
+	offline_say(turn, "I found booking %s: ", code ? code : "");
+	offline_say_reservation(turn, reservation);
+	if (status && strcmp(status, "cancelled") == 0)
+		offline_say(turn, ". It has been cancelled.");
+	else
+		offline_say(turn, ". Is there anything else I can do for you?");
+}
+
+static int say_error(struct offline_turn *turn, const json_t *result, int status, bool cancel)
+{
+	const char *code = json_string_value(json_object_get(json_object_get(result, "error"),
+							     "code"));
+
+	if (status == 404) {
+		offline_say(turn, "I couldn't find a booking with code %s and that phone number. "
+			    "Could you check the code and the phone number you booked with?",
+			    lookup_code(turn));
+		json_object_del(turn->state, "code");
+		json_object_set_new(turn->state, "asked", json_string("code"));
+		return 0;
+	}
+	if (status == 409 && code && strcmp(code, "already_cancelled") == 0) {
+		offline_say(turn, "That booking was already cancelled, so there is nothing more "
+			    "to do.");
+		json_object_del(turn->state, "task");
+		return 0;
+	}
+	if (status >= 400 && status < 500) {
+		offline_say(turn, "Sorry, I couldn't %s that booking. Could you check the code "
+			    "(9 letters and digits) and the phone number?", cancel ? "cancel" : "find");
+		json_object_del(turn->state, "code");
+		json_object_set_new(turn->state, "asked", json_string("code"));
+		return 0;
+	}
+	offline_say(turn, "Sorry, I can't reach our booking system right now. Please try again "
+		    "in a moment.");
+	return -1;
+}
+
+int offline_run_lookup(struct offline_turn *turn, json_t *draft, bool cancel)
+{
+	const char *code = lookup_code(turn);
+	const char *phone = json_string_value(json_object_get(draft, "phone"));
+	int status;
+
+	if (!code) {
+		json_object_set_new(turn->state, "asked", json_string("code"));
+		offline_say(turn, "Sure. What is your booking code? It has 9 letters and digits "
+			    "and came with your confirmation.");
+		return 0;
+	}
+	if (!phone) {
+		json_object_set_new(turn->state, "asked", json_string("phone"));
+		offline_say(turn, "And what phone number did you book with?");
+		return 0;
+	}
+
+	json_t *args = json_pack("{s:s,s:s}", "code", code, "phone", phone);
+	json_t *result = offline_call(turn, cancel ? "cancel_reservation" : "find_reservation",
+				      args, &status);
+	if (status != 200) {
+		int rc = say_error(turn, result, status, cancel);
+		json_decref(result);
+		return rc;
+	}
+
+	say_result(turn, result, cancel);
+	turn->out->reservation = result;
+	json_object_del(turn->state, "task");
+	json_object_del(turn->state, "asked");
+	return 0;
+}
