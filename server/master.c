@@ -334,6 +334,17 @@ static void reload(void)
 	log_info("reload_done", "generation %u serving", m.generation);
 }
 
+/* SIGUSR1, after logrotate renamed LOG_FILE: the master and every worker
+ * open it again (workers forked later inherit the master's new file). */
+static void reopen_logs(void)
+{
+	if (log_open(m.cfg.log_file) < 0)
+		log_error("log_reopen_failed", "open(%s) failed: %s", m.cfg.log_file, strerror(errno));
+	for (int i = 0; i < CHILDREN_MAX; i++)
+		if (m.children[i].pid)
+			kill(m.children[i].pid, SIGUSR1);
+}
+
 static void supervise(void)
 {
 	sigset_t set;
@@ -354,7 +365,7 @@ static void supervise(void)
 		else if (sig == SIGHUP && !m.stopping)
 			reload();
 		else if (sig == SIGUSR1)
-			log_open(m.cfg.log_file);
+			reopen_logs();
 
 		if (reap_children() && !m.stopping) {
 			log_error("worker_fatal", "a worker cannot serve; stopping (see its log lines above)");
