@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -93,6 +94,7 @@ static pid_t spawn_worker(int index)
 	slot->generation = m.generation;
 	slot->connections = 0;
 	slot->streams = 0;
+	pid_t master = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork_failed", "fork() failed: %s", strerror(errno));
@@ -102,6 +104,11 @@ static pid_t spawn_worker(int index)
 		return -1;
 	}
 	if (pid == 0) {
+		/* A worker outliving the master would keep the port, and no one
+		 * would replace it: SIGTERM makes it drain and exit. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master)
+			_exit(0);
 		static struct worker w;
 		w.index = index;
 		w.cfg = &m.cfg;
