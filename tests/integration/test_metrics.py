@@ -33,6 +33,7 @@ REQUIRED = {
     "maitred_model_errors_total": "counter",
     "maitred_model_tokens_in_total": "counter",
     "maitred_model_tokens_out_total": "counter",
+    "maitred_model_quota_waits_total": "counter",
     "maitred_tool_calls_total": "counter",
     "maitred_tool_failures_total": "counter",
     "maitred_turns_total": "counter",
