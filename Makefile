@@ -24,7 +24,7 @@ LOADLIB := $(patsubst %.c,$(BUILD)/%.o,$(filter-out tests/load/main.c,$(wildcard
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all run test unit asan asan-build clean install deps deps-test score-bookings
+.PHONY: all run test unit asan asan-build clean install deps deps-test bench score-bookings
 all: maitred maitred-load
 
 # Installs missing Debian packages as root, or prints the apt-get line.
@@ -81,6 +81,11 @@ score-bookings: maitred
 run: deps
 	$(MAKE) all
 	sh deploy/dev/run.sh
+
+# maitred beside the original Python design, on this machine (docs/benchmarks.md).
+# Installs what is missing as root; takes about 30 minutes.
+bench:
+	bash tests/bench/run.sh
 
 # Installs the binary, the systemd unit with ExecStart in $(PREFIX)/bin,
 # and under $(PREFIX)/share/maitred a sample configuration and the nginx

@@ -313,6 +313,7 @@ static void reload(void)
 	m.cfg = fresh;
 	m.generation++;
 	m.region.hdr->generation = m.generation;
+	m.region.hdr->connection_limit = m.cfg.limit_concurrency;
 	shm_set_slot_limit(&m.region, m.cfg.max_concurrent_crews, m.cfg.max_queue);
 	log_info("reload_started", "generation %u: replacing %d workers one at a time", m.generation, m.cfg.workers);
 	notify_systemd("RELOADING=1");
@@ -478,6 +479,7 @@ int master_main(struct config *cfg, int argc, char **argv)
 		return 1;
 	}
 	m.region.hdr->generation = m.generation;
+	m.region.hdr->connection_limit = m.cfg.limit_concurrency;
 
 	log_info("master_started",
 		 "maitred %s on %s:%d (admin %s), %d workers x %d threads, %d agent slots, queue %d, agent %s, time zone %s",

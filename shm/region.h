@@ -21,7 +21,7 @@
 #include <sys/types.h>
 
 #define SHM_MAGIC 0x4d415444u   /* "MATD" */
-#define SHM_LAYOUT_VERSION 1u
+#define SHM_LAYOUT_VERSION 2u
 #define SHM_WORKERS_MAX 64
 #define SHM_TURN_ID_LEN 24
 
@@ -129,6 +129,7 @@ struct shm_header {
 	int32_t run_capacity;      /* records, fixed at creation */
 	int32_t slot_limit;        /* may change on reload, up to run_capacity */
 	int32_t queue_limit;
+	int32_t connection_limit;  /* LIMIT_CONCURRENCY, per worker; may change on reload */
 	int32_t draining;
 	int32_t circuit_failures;  /* failed model turns in a row, all workers */
 	int64_t circuit_open_until_ms; /* wall clock; turns go offline until then */

@@ -85,7 +85,9 @@ static void histograms(struct text *t, struct shm_worker *w, int n)
 			put(t, "maitred_%s_bucket{worker=\"%d\",le=\"+Inf\"} %llu\n", name, i,
 			    (unsigned long long)cumulative);
 			put(t, "maitred_%s_sum{worker=\"%d\"} %.6f\n", name, i, (double)h->sum_us / 1e6);
-			put(t, "maitred_%s_count{worker=\"%d\"} %llu\n", name, i, (unsigned long long)h->count);
+			/* The buckets' total, not h->count: a sample being added may have
+			 * reached one and not the other, and +Inf must equal the count. */
+			put(t, "maitred_%s_count{worker=\"%d\"} %llu\n", name, i, (unsigned long long)cumulative);
 		}
 	}
 }
@@ -121,6 +123,14 @@ static void labelled(struct text *t, struct shm_worker *w, int n)
 			    (unsigned long long)w[i].turns[k]);
 }
 
+static int workers_ready(struct shm_region *r)
+{
+	int ready = 0;
+	for (int i = 0; i < r->hdr->worker_count; i++)
+		ready += __atomic_load_n(&r->workers[i].state, __ATOMIC_RELAXED) == WORKER_READY;
+	return ready;
+}
+
 static void instance(struct text *t, struct shm_region *r)
 {
 	struct shm_slot_counts c = shm_slot_counts(r);
@@ -134,6 +144,10 @@ static void instance(struct text *t, struct shm_region *r)
 	put(t, "maitred_agent_queue_waiting %d\n", c.waiting);
 	help(t, "agent_queue_limit", "gauge", "Chat turns allowed to wait (MAX_QUEUE).");
 	put(t, "maitred_agent_queue_limit %d\n", r->hdr->queue_limit);
+	help(t, "connections_limit", "gauge", "Open HTTP connections allowed per worker (LIMIT_CONCURRENCY).");
+	put(t, "maitred_connections_limit %d\n", r->hdr->connection_limit);
+	help(t, "workers_ready", "gauge", "Worker processes ready to serve.");
+	put(t, "maitred_workers_ready %d\n", workers_ready(r));
 	help(t, "circuit_open", "gauge", "1 while model calls are suspended and the offline agent answers.");
 	put(t, "maitred_circuit_open %d\n", open_until > shm_wall_ms() ? 1 : 0);
 	help(t, "start_time_seconds", "gauge", "Start time of the master, in seconds since the epoch.");
@@ -228,10 +242,11 @@ json_t *render_stats(struct shm_region *r)
 		copy_worker(r, i, &w);
 		json_array_append_new(workers, worker_json(&w, i));
 	}
-	json_t *inst = json_pack("{s:i,s:I,s:s,s:i,s:i,s:i,s:i,s:b,s:b,s:I}",
+	json_t *inst = json_pack("{s:i,s:I,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:b,s:I}",
 				 "pid", (int)hdr->master_pid, "start_time_ms", (json_int_t)hdr->started_ms,
 				 "version", hdr->version, "slot_limit", hdr->slot_limit, "slots_in_use", c.in_use,
 				 "waiters", c.waiting, "queue_limit", hdr->queue_limit,
+				 "connection_limit", hdr->connection_limit, "workers_ready", workers_ready(r),
 				 "draining", hdr->draining != 0,
 				 "circuit_open", hdr->circuit_open_until_ms > shm_wall_ms(),
 				 "generation", (json_int_t)hdr->generation);

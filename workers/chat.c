@@ -44,8 +44,8 @@ int64_t chat_stream_count(void)
 
 static void count_stream(int64_t delta)
 {
-	__atomic_add_fetch(&open_streams, delta, __ATOMIC_RELAXED);
-	shm_gauge_add(&worker_self->slot->streams, delta);
+	int64_t open = __atomic_add_fetch(&open_streams, delta, __ATOMIC_RELAXED);
+	worker_set_gauge(&worker_self->slot->streams, open);
 }
 
 static size_t utf8_length(const char *text)
@@ -190,7 +190,6 @@ void chat_start(struct http_request *req)
 			http_reply_error(&req->reply, 400, "invalid_request",
 					 "Last-Event-ID %.60s is not an event id of this server (<request id>-<n>)", last_id);
 			turn_unref(t);
-			turn_unref(t);
 			return;
 		}
 		t->resume = true;
@@ -260,6 +259,7 @@ static enum MHD_Result send_stream(struct http_request *req, struct turn *t)
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
 	MHD_add_response_header(resp, "X-Request-ID", req->request_id);
+	http_close_if_draining(resp);
 	req->status_sent = 200;
 	req->phase = PHASE_SENT;
 	count_stream(1);

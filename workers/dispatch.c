@@ -199,7 +199,9 @@ void llm_on_delta(struct turn *t, const char *text, size_t len)
 		shm_run_set_state(worker_self->region, t->run_idx, RUN_STREAMING);
 	}
 	turn_append_reply(t, text, len);
-	t->text_sent = true;
+	/* A JSON reply goes out whole at the end, so until then no text reached the guest. */
+	if (t->sse)
+		t->text_sent = true;
 	__atomic_fetch_add(&worker_self->region->runs[t->run_idx].tokens_out, 1, __ATOMIC_RELAXED);
 	turn_emit(t, "delta", json_pack("{s:s#}", "text", text, len));
 }
@@ -213,7 +215,8 @@ static void turn_emit_done(struct turn *t)
 	if (t->reservation)
 		json_object_set(done, "reservation", t->reservation);
 	double price_in = 0, price_out = 0;
-	if (sscanf(worker_self->cfg->price_table, "%lf:%lf", &price_in, &price_out) == 2 && !t->offline) {
+	bool used_model = t->prompt_tokens || t->completion_tokens;
+	if (sscanf(worker_self->cfg->price_table, "%lf:%lf", &price_in, &price_out) == 2 && used_model) {
 		double cost = ((double)t->prompt_tokens * price_in + (double)t->completion_tokens * price_out) / 1e6;
 		json_object_set_new(done, "cost_usd", json_real(cost));
 		shm_add(&worker_self->slot->cost_microdollars, (uint64_t)(cost * 1e6));
@@ -231,6 +234,11 @@ static bool circuit_open(void)
 
 static void turn_go_offline(struct turn *t, const char *notice)
 {
+	/* The offline agent's reply replaces any model text that a JSON reply
+	 * would have carried. */
+	free(t->reply);
+	t->reply = NULL;
+	t->reply_len = 0;
 	t->offline = true;
 	turn_release_slot(t);
 	shm_add(&worker_self->slot->offline_turns, 1);
@@ -498,6 +506,20 @@ static void turn_fail_after_booking(struct turn *t)
 	turn_fail(t, "upstream_error", message);
 }
 
+/* Removes the failed call's text from the reply before the call runs again.
+ * Only a JSON reply can have any at this point, because a turn whose text
+ * was streamed is never replayed. */
+static void turn_drop_call_text(struct turn *t)
+{
+	size_t len = llm_stream_result(t->parser)->content_len;
+
+	if (len > t->reply_len)
+		len = t->reply_len;
+	t->reply_len -= len;
+	if (t->reply)
+		t->reply[t->reply_len] = '\0';
+}
+
 static void turn_model_failed(struct turn *t, const struct llm_failure *f)
 {
 	struct shm_worker *slot = worker_self->slot;
@@ -508,6 +530,8 @@ static void turn_model_failed(struct turn *t, const struct llm_failure *f)
 		  t->retries, f->message);
 
 	bool replay_safe = !t->text_sent && !t->side_effects;
+	if (replay_safe)
+		turn_drop_call_text(t);
 	long wait = backoff_ms(t, f);
 	if (f->retryable && replay_safe && t->retries < worker_self->cfg->openai_max_retries &&
 	    shm_now_ms() + wait < t->deadline_ms) {

@@ -1,9 +1,11 @@
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "server/log.h"
@@ -14,10 +16,31 @@
 #include "workers/routes.h"
 #include "workers/worker.h"
 
+#define DEADLINE_CHECK_MS 200
+
 static struct MHD_Daemon *public_daemon;
 static struct MHD_Daemon *admin_daemon;
 static int64_t open_connections;
 static int64_t deferred_count;
+
+/* Every open connection, so that a timer can close one whose request takes
+ * longer than HEADER_TIMEOUT to arrive. The connection timeout of
+ * libmicrohttpd 0.9.75 restarts at every byte received, so on its own it
+ * lets a client that sends one byte a second keep a connection for ever. */
+struct http_conn {
+	int fd;
+	int64_t deadline_ms;       /* monotonic; 0 while no request is being received */
+	char peer[INET6_ADDRSTRLEN];
+	struct http_conn *prev, *next;
+};
+
+static struct {
+	pthread_mutex_t mu;        /* guards the list and every deadline */
+	struct http_conn *head;
+	pthread_t timer;
+	bool timer_running;
+	volatile int stop;
+} conns = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static int64_t now_us(void)
 {
@@ -116,6 +139,14 @@ static void add_common_headers(struct http_request *req, struct MHD_Response *re
 {
 	MHD_add_response_header(resp, "X-Request-ID", req->request_id);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	http_close_if_draining(resp);
+}
+
+void http_close_if_draining(struct MHD_Response *resp)
+{
+	/* A client told to close sends its next request to a worker that stays. */
+	if (worker_self->draining && !MHD_get_response_header(resp, "Connection"))
+		MHD_add_response_header(resp, "Connection", "close");
 }
 
 enum MHD_Result http_send_reply(struct http_request *req)
@@ -173,6 +204,36 @@ static void client_ip_init(struct http_request *req)
 	proxy_client_ip(peer, http_header(req, "X-Forwarded-For"), req->client_ip, sizeof(req->client_ip));
 }
 
+static int64_t header_timeout_ms(void)
+{
+	return (int64_t)worker_self->cfg->header_timeout * 1000;
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
+/* Sets when the connection's next request must have arrived; 0 clears it.
+ * With keep_earlier, an earlier deadline already set stays. */
+static void conn_set_deadline(struct MHD_Connection *conn, int64_t deadline_ms, bool keep_earlier)
+{
+	pthread_mutex_lock(&conns.mu);
+	struct http_conn *c = conn_of(conn);
+	if (c && !(keep_earlier && c->deadline_ms && c->deadline_ms < deadline_ms))
+		c->deadline_ms = deadline_ms;
+	pthread_mutex_unlock(&conns.mu);
+}
+
+/* libmicrohttpd calls this once a request line has arrived: a keep-alive
+ * connection that starts its next request has HEADER_TIMEOUT from now. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	conn_set_deadline(conn, shm_now_ms() + header_timeout_ms(), true);
+	return NULL;
+}
+
 static struct http_request *request_new(struct MHD_Connection *conn, const char *url,
 					const char *method, bool admin)
 {
@@ -217,8 +278,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!req)
 			return MHD_NO;
 		*con_cls = req;
-		if (routes_begin(req) < 0)
+		if (routes_begin(req) < 0) {
+			conn_set_deadline(conn, 0, false);
 			return http_send_reply(req);
+		}
 		req->phase = PHASE_BODY;
 		return MHD_YES;
 	}
@@ -227,8 +290,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (req->phase == PHASE_BODY)
+	if (req->phase == PHASE_BODY) {
+		conn_set_deadline(conn, 0, false);
 		return routes_dispatch(req);
+	}
 	if (req->phase == PHASE_DEFERRED)
 		return req->turn ? chat_resumed(req) : http_send_reply(req);
 	return MHD_YES;
@@ -268,20 +333,115 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(req->body);
 	free(req);
 
-	/* Back to the keep-alive timeout until the next request's headers. */
+	/* Back to the keep-alive timeout until the next request's headers. The
+	 * deadline bounds an idle time plus a request sent a byte at a time. */
 	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
 				  (unsigned int)worker_self->cfg->timeout_keep_alive);
+	conn_set_deadline(conn, shm_now_ms() + (int64_t)worker_self->cfg->timeout_keep_alive * 1000 +
+				header_timeout_ms(), false);
+}
+
+static void conn_peer(struct MHD_Connection *conn, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, len, "unknown");
+	if (!info || !info->client_addr)
+		return;
+	const struct sockaddr *sa = info->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
+}
+
+static void conn_track(struct MHD_Connection *conn, void **socket_context)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct http_conn *c = calloc(1, sizeof(*c));
+	*socket_context = c;
+	if (!c || !info)
+		return;
+	c->fd = info->connect_fd;
+	c->deadline_ms = shm_now_ms() + header_timeout_ms();
+	conn_peer(conn, c->peer, sizeof(c->peer));
+
+	pthread_mutex_lock(&conns.mu);
+	c->next = conns.head;
+	if (conns.head)
+		conns.head->prev = c;
+	conns.head = c;
+	pthread_mutex_unlock(&conns.mu);
+}
+
+/* Runs before libmicrohttpd closes the socket, so the timer, which shuts
+ * sockets down under the same lock, never touches a reused descriptor. */
+static void conn_untrack(void **socket_context)
+{
+	struct http_conn *c = *socket_context;
+	if (!c)
+		return;
+	pthread_mutex_lock(&conns.mu);
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (conns.head == c)
+		conns.head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&conns.mu);
+	free(c);
+	*socket_context = NULL;
+}
+
+/* Shuts down the sockets whose request is overdue; libmicrohttpd then
+ * reads the end of the stream and closes the connection itself. */
+static int conns_cut_overdue(char *peer, size_t len)
+{
+	int64_t now = shm_now_ms();
+	int cut = 0;
+
+	pthread_mutex_lock(&conns.mu);
+	for (struct http_conn *c = conns.head; c; c = c->next) {
+		if (!c->deadline_ms || now <= c->deadline_ms)
+			continue;
+		shutdown(c->fd, SHUT_RDWR);
+		c->deadline_ms = 0;
+		if (!cut++)
+			snprintf(peer, len, "%s", c->peer);
+	}
+	pthread_mutex_unlock(&conns.mu);
+	return cut;
+}
+
+static void *deadline_main(void *unused)
+{
+	while (!conns.stop) {
+		struct timespec pause = { 0, DEADLINE_CHECK_MS * 1000000L };
+		nanosleep(&pause, NULL);
+		char peer[INET6_ADDRSTRLEN];
+		int cut = conns_cut_overdue(peer, sizeof(peer));
+		if (cut)
+			log_info("request_timeout",
+				 "closed %d connections (the first from %s) that sent no whole request within HEADER_TIMEOUT=%d s",
+				 cut, peer, worker_self->cfg->header_timeout);
+	}
+	return NULL;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	int64_t delta = code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
-	__atomic_fetch_add(&open_connections, delta, __ATOMIC_RELAXED);
-	shm_gauge_add(&worker_self->slot->connections, delta);
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	int64_t open = __atomic_add_fetch(&open_connections, delta, __ATOMIC_RELAXED);
+	worker_set_gauge(&worker_self->slot->connections, open);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
 					  (unsigned int)worker_self->cfg->header_timeout);
+		conn_track(conn, socket_context);
+	} else {
+		conn_untrack(socket_context);
+	}
 }
 
 int64_t http_open_connections(void)
@@ -314,6 +474,7 @@ static struct MHD_Daemon *daemon_start(int fd, int threads, unsigned limit, void
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_keep_alive,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_END);
 }
@@ -323,6 +484,14 @@ int http_start(void)
 	const struct config *cfg = worker_self->cfg;
 	/* MHD splits the limit across its threads. */
 	unsigned limit = (unsigned)cfg->limit_concurrency;
+
+	conns.stop = 0;
+	int rc = pthread_create(&conns.timer, NULL, deadline_main, NULL);
+	if (rc) {
+		log_error("http_start_failed", "pthread_create() failed: %s", strerror(rc));
+		return -1;
+	}
+	conns.timer_running = true;
 
 	public_daemon = daemon_start(worker_self->public_fd, cfg->threads_per_worker, limit, NULL);
 	if (!public_daemon) {
@@ -343,6 +512,15 @@ int http_start(void)
  * open and is never shut down: the other workers keep accepting on it. */
 void http_stop(int64_t deadline_ms)
 {
+	/* When the whole instance stops, no other worker takes the connections
+	 * that still arrive: keep accepting while the turns in flight finish, so
+	 * such a client gets an answer (503 not_ready to a chat turn) instead of
+	 * waiting in the listen queue until the instance exits. */
+	while (worker_self->region->hdr->draining && shm_now_ms() < deadline_ms && chat_active_count() > 0) {
+		struct timespec pause = { 0, 20 * 1000000 };
+		nanosleep(&pause, NULL);
+	}
+
 	if (public_daemon)
 		MHD_quiesce_daemon(public_daemon);
 	if (admin_daemon)
@@ -366,4 +544,9 @@ void http_stop(int64_t deadline_ms)
 	if (admin_daemon)
 		MHD_stop_daemon(admin_daemon);
 	public_daemon = admin_daemon = NULL;
+	if (conns.timer_running) {
+		conns.stop = 1;
+		pthread_join(conns.timer, NULL);
+		conns.timer_running = false;
+	}
 }

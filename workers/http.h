@@ -58,12 +58,16 @@ struct http_request {
 int http_start(void);
 
 /* Stops accepting connections (the listening sockets stay open for the
- * other workers), finishes what is in flight, then stops the daemons.
- * deadline_ms is a monotonic time (shm_now_ms). */
+ * other workers), finishes what is in flight, then stops the daemons. When
+ * the whole instance stops, it keeps accepting until the chat turns in
+ * flight have ended. deadline_ms is a monotonic time (shm_now_ms). */
 void http_stop(int64_t deadline_ms);
 
 /* Counts connections open now in this worker. */
 int64_t http_open_connections(void);
+
+/* Adds "Connection: close" to resp while this worker drains. */
+void http_close_if_draining(struct MHD_Response *resp);
 
 /* Suspends the request until http_resume(). Call from the handler only. */
 void http_defer(struct http_request *req);

@@ -279,7 +279,7 @@ enum llm_outcome llm_call_finish(struct turn *t, CURLcode code, struct llm_failu
 	if (r->ncalls == 0)
 		return LLM_TEXT;
 
-	/* After the last tool round the request said tool_choice "none", so
+	/* After the last tool round the request sets tool_choice "none", so
 	 * running these calls would let the model loop until TURN_TIMEOUT. */
 	int max_rounds = worker_self->cfg->max_tool_rounds;
 	if (t->rounds >= max_rounds)

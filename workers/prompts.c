@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,15 @@ static struct agent_prompt prompts[2] = {
 	{ "", 0.3, 600 },
 	{ "", 0.2, 600 },
 };
+#define ROUTE_WORDS_MAX 128
+
+struct route_word {
+	char word[48];
+	enum agent_kind agent;
+};
+
+static struct route_word route_words[ROUTE_WORDS_MAX];
+static int route_word_count;
 static pthread_rwlock_t prompts_lock = PTHREAD_RWLOCK_INITIALIZER;
 static int prompts_ready;
 
@@ -96,13 +106,70 @@ static int load_file(const char *dir, const char *name, struct agent_prompt *p, 
 	return 0;
 }
 
+/* Parses one "agent: word, word" line of router.txt into words. */
+static int parse_route_line(char *line, const char *path, int lineno, struct route_word *words, int *count,
+			    char *err, size_t errlen)
+{
+	char *colon = strchr(line, ':');
+	enum agent_kind agent;
+	if (colon && strncmp(line, "booking", (size_t)(colon - line)) == 0 && colon - line == 7)
+		agent = AGENT_BOOKING;
+	else if (colon && strncmp(line, "food", (size_t)(colon - line)) == 0 && colon - line == 4)
+		agent = AGENT_FOOD;
+	else {
+		snprintf(err, errlen, "%s line %d: expected \"booking: words\" or \"food: words\"", path, lineno);
+		return -1;
+	}
+	for (char *save = NULL, *w = strtok_r(colon + 1, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		while (*w == ' ' || *w == '\t')
+			w++;
+		size_t len = strlen(w);
+		while (len && (w[len - 1] == ' ' || w[len - 1] == '\t' || w[len - 1] == '\r'))
+			w[--len] = '\0';
+		if (!len)
+			continue;
+		if (*count == ROUTE_WORDS_MAX || len >= sizeof(words[0].word)) {
+			snprintf(err, errlen, "%s line %d: at most %d words of under %zu bytes", path, lineno,
+				 ROUTE_WORDS_MAX, sizeof(words[0].word));
+			return -1;
+		}
+		snprintf(words[*count].word, sizeof(words[0].word), "%s", w);
+		words[*count].agent = agent;
+		(*count)++;
+	}
+	return 0;
+}
+
+static int load_routes(const char *dir, struct route_word *words, int *count, char *err, size_t errlen)
+{
+	char path[1024], line[1024];
+	snprintf(path, sizeof(path), "%s/router.txt", dir);
+	*count = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : (snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)), -1);
+	int lineno = 0, rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '#' || line[strspn(line, " \t\r")] == '\0')
+			continue;
+		rc = parse_route_line(line, path, lineno, words, count, err, errlen);
+	}
+	fclose(f);
+	return rc;
+}
+
 int prompts_load(const char *dir, char *err, size_t errlen)
 {
 	struct agent_prompt fresh[2] = { { "", 0.3, 600 }, { "", 0.2, 600 } };
+	static struct route_word words[ROUTE_WORDS_MAX];
+	int word_count = 0;
 
 	if (dir && *dir) {
 		if (load_file(dir, "food.txt", &fresh[AGENT_FOOD], err, errlen) < 0 ||
-		    load_file(dir, "booking.txt", &fresh[AGENT_BOOKING], err, errlen) < 0)
+		    load_file(dir, "booking.txt", &fresh[AGENT_BOOKING], err, errlen) < 0 ||
+		    load_routes(dir, words, &word_count, err, errlen) < 0)
 			return -1;
 	} else {
 		snprintf(fresh[AGENT_FOOD].text, PROMPT_MAX, "%s", builtin_food);
@@ -110,6 +177,8 @@ int prompts_load(const char *dir, char *err, size_t errlen)
 	}
 	pthread_rwlock_wrlock(&prompts_lock);
 	memcpy(prompts, fresh, sizeof(prompts));
+	memcpy(route_words, words, sizeof(route_words));
+	route_word_count = word_count;
 	prompts_ready = 1;
 	pthread_rwlock_unlock(&prompts_lock);
 	return 0;
@@ -174,4 +243,28 @@ double prompts_temperature(enum agent_kind agent)
 int prompts_max_tokens(enum agent_kind agent)
 {
 	return prompts[agent].max_tokens;
+}
+
+static bool is_word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c & 0x80);
+}
+
+int prompts_route(const char *message, enum agent_kind *agent)
+{
+	int found = 0;
+	pthread_rwlock_rdlock(&prompts_lock);
+	for (int i = 0; i < route_word_count && !found; i++) {
+		size_t len = strlen(route_words[i].word);
+		for (const char *p = strcasestr(message, route_words[i].word); p; p = strcasestr(p + 1, route_words[i].word)) {
+			bool start = p == message || !is_word_char(p[-1]);
+			if (start && !is_word_char(p[len])) {
+				*agent = route_words[i].agent;
+				found = 1;
+				break;
+			}
+		}
+	}
+	pthread_rwlock_unlock(&prompts_lock);
+	return found;
 }

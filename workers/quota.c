@@ -7,7 +7,11 @@
 #define KEY_TOKENS "maitred:quota:tokens"
 #define KEY_PAUSE "maitred:quota:pause"
 
-/* KEYS: requests zset, tokens hash (second -> tokens), pause key.
+/* A grant counts for WINDOW_MS, a little over a minute: a request granted
+ * now may reach the provider later (a busy machine, a slow connect), and
+ * the provider counts arrivals, so two requests granted 60 s apart must
+ * not arrive within one of its minutes.
+ * KEYS: requests zset, tokens hash (second -> tokens), pause key.
  * ARGV: rpm, tpm, estimated tokens, a unique member. Returns 0 or ms to wait. */
 static const char acquire_script[] =
 	"local t = redis.call('TIME')\n"
@@ -16,10 +20,10 @@ static const char acquire_script[] =
 	"local pause = tonumber(redis.call('GET', KEYS[3]) or '0')\n"
 	"if pause > now then return pause - now end\n"
 	"if rpm > 0 then\n"
-	"  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)\n"
+	"  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 62000)\n"
 	"  if redis.call('ZCARD', KEYS[1]) >= rpm then\n"
 	"    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
-	"    return math.max(1, tonumber(oldest[2]) + 60000 - now)\n"
+	"    return math.max(1, tonumber(oldest[2]) + 62000 - now)\n"
 	"  end\n"
 	"end\n"
 	"local sec = math.floor(now / 1000)\n"
@@ -28,13 +32,13 @@ static const char acquire_script[] =
 	"  local sum, first = 0, nil\n"
 	"  for i = 1, #all, 2 do\n"
 	"    local s = tonumber(all[i])\n"
-	"    if s <= sec - 60 then redis.call('HDEL', KEYS[2], all[i])\n"
+	"    if s <= sec - 62 then redis.call('HDEL', KEYS[2], all[i])\n"
 	"    else sum = sum + tonumber(all[i + 1]); if not first or s < first then first = s end end\n"
 	"  end\n"
-	"  if sum > 0 and sum + est > tpm then return math.max(1, (first + 61) * 1000 - now) end\n"
+	"  if sum > 0 and sum + est > tpm then return math.max(1, (first + 63) * 1000 - now) end\n"
 	"end\n"
-	"if rpm > 0 then redis.call('ZADD', KEYS[1], now, ARGV[4]); redis.call('PEXPIRE', KEYS[1], 61000) end\n"
-	"if tpm > 0 then redis.call('HINCRBY', KEYS[2], sec, est); redis.call('EXPIRE', KEYS[2], 62) end\n"
+	"if rpm > 0 then redis.call('ZADD', KEYS[1], now, ARGV[4]); redis.call('PEXPIRE', KEYS[1], 63000) end\n"
+	"if tpm > 0 then redis.call('HINCRBY', KEYS[2], sec, est); redis.call('EXPIRE', KEYS[2], 64) end\n"
 	"return 0\n";
 
 long quota_acquire(redisContext *redis, int rpm, int tpm, long est_tokens, const char *member)
@@ -59,7 +63,7 @@ void quota_adjust(redisContext *redis, long delta_tokens)
 	redisReply *reply = redisCommand(redis,
 		"EVAL %s 1 %s %ld",
 		"local t = redis.call('TIME') redis.call('HINCRBY', KEYS[1], t[1], ARGV[1]) "
-		"redis.call('EXPIRE', KEYS[1], 62) return 0",
+		"redis.call('EXPIRE', KEYS[1], 64) return 0",
 		KEY_TOKENS, delta_tokens);
 	freeReplyObject(reply);
 }

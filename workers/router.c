@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include "workers/nlu.h"
+#include "workers/prompts.h"
 #include "workers/router.h"
 
 /* Messages of at most this many words that carry no intent of their own
@@ -64,6 +65,10 @@ enum agent_kind router_pick(const char *message, const json_t *state)
 	enum agent_kind last_agent = last && strcmp(last, "booking") == 0 ? AGENT_BOOKING
 									  : AGENT_FOOD;
 
+	/* The restaurant's own words (PROMPTS_DIR/router.txt) come first. */
+	enum agent_kind chosen;
+	if (message && prompts_route(message, &chosen))
+		return chosen;
 	nlu_read(message ? message : "", time(NULL), &r);
 
 	if (r.intents & (NLU_INTENT_CANCEL | NLU_INTENT_FIND) || r.code[0])

@@ -153,13 +153,20 @@ int routes_begin(struct http_request *req)
 	}
 	if (r->has_body && check_body_headers(req) < 0)
 		return -1;
-	if (worker_self->draining && r->id == ROUTE_CHAT) {
+	return 0;
+}
+
+/* A draining worker takes no new chat turn. (/readyz reports the drain
+ * itself, with its usual body, so a load balancer sends traffic elsewhere.)
+ * Returns true with the 503 reply set. */
+static bool reject_while_draining(struct http_request *req, const struct route *r)
+{
+	if (r->id == ROUTE_CHAT && worker_self->draining) {
 		http_reply_error(&req->reply, 503, "not_ready", "this server is shutting down; retry");
 		http_reply_header(&req->reply, "Retry-After", "1");
-		http_reply_header(&req->reply, "Connection", "close");
-		return -1;
+		return true;
 	}
-	return 0;
+	return false;
 }
 
 enum MHD_Result routes_dispatch(struct http_request *req)
@@ -167,6 +174,10 @@ enum MHD_Result routes_dispatch(struct http_request *req)
 	char allow[64];
 	const struct route *r = route_find(req, allow, sizeof(allow));
 
+	/* Checked once the body is read: a reply sent before that makes
+	 * libmicrohttpd close the connection while the client still sends. */
+	if (reject_while_draining(req, r))
+		return http_send_reply(req);
 	r->fn(req);
 	if (req->phase == PHASE_DEFERRED)
 		return MHD_YES;

@@ -223,6 +223,13 @@ static json_t *code_and_phone(struct http_request *req)
 				 "phone is required: add ?phone=<the number booked with>");
 		return NULL;
 	}
+	/* An unencoded "+33..." in a query string arrives as " 33...": a
+	 * leading space before digits can only have been the plus. */
+	char fixed[64];
+	if (phone[0] == ' ' && phone[1] >= '0' && phone[1] <= '9' && strlen(phone) < sizeof(fixed)) {
+		snprintf(fixed, sizeof(fixed), "+%s", phone + 1);
+		phone = fixed;
+	}
 	return json_pack("{s:s,s:s}", "code", path_tail(req), "phone", phone);
 }
 

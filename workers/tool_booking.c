@@ -193,6 +193,8 @@ static int check_start(struct tool_ctx *ctx, const struct booking_request *req,
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
+		log_error("tool_no_restaurant", "the restaurant table has %d rows, expected 1",
+			  PQntuples(res));
 		PQclear(res);
 		return -1;
 	}
@@ -264,7 +266,7 @@ static json_t *check_rules(struct tool_ctx *ctx, const struct booking_request *r
 	else if (!check->on_slot)
 		error = tool_rules_error(status, "not_on_slot",
 					 "%s is not a booking slot: slots start every %d "
-					 "minutes from opening", check->local_time,
+					 "minutes from opening", check->starts_at,
 					 rules->slot_step_minutes);
 	else if (!check->notice_ok)
 		error = tool_rules_error(status, "too_soon",
@@ -331,7 +333,11 @@ static int book(struct tool_ctx *ctx, const struct booking_request *req,
 			return -1;
 		}
 		res = tool_query(ctx->pg, "create_reservation", book_sql, 8, params);
-		if (!res || PQntuples(res) != 1) {
+		if (!res)
+			return -1;
+		if (PQntuples(res) != 1) {
+			log_error("tool_bad_result", "reservation_book returned %d rows, expected 1",
+				  PQntuples(res));
 			PQclear(res);
 			return -1;
 		}

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/log.h"
 #include "workers/tool_handlers.h"
 #include "workers/tool_parse.h"
 #include "workers/tool_result.h"
@@ -97,6 +98,8 @@ json_t *tool_cancel_reservation(struct tool_ctx *ctx, json_t *args, int *status)
 	if (!res)
 		return tool_db_error(status, "cancel_reservation");
 	if (PQntuples(res) != 1) {
+		log_error("tool_bad_result", "reservation_cancel returned %d rows, expected 1",
+			  PQntuples(res));
 		PQclear(res);
 		return tool_db_error(status, "cancel_reservation");
 	}

@@ -49,9 +49,18 @@ PGresult *tool_query(PGconn *pg, const char *call, const char *sql,
 
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return res;
-	flatten_message(res ? PQresultErrorMessage(res) : PQerrorMessage(pg),
-			message, sizeof(message));
-	log_error("tool_query_failed", "%s: PQexecParams() failed: %s", call, message);
+
+	/* Only the primary message and SQLSTATE: a DETAIL line can quote the
+	 * failing row, with a guest's name and phone. */
+	if (res && PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) {
+		flatten_message(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), message,
+				sizeof(message));
+		log_error("tool_query_failed", "%s: PQexecParams() failed: SQLSTATE %s: %s", call,
+			  PQresultErrorField(res, PG_DIAG_SQLSTATE), message);
+	} else {
+		flatten_message(PQerrorMessage(pg), message, sizeof(message));
+		log_error("tool_query_failed", "%s: PQexecParams() failed: %s", call, message);
+	}
 	PQclear(res);
 	return NULL;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/log.h"
 #include "workers/tool_result.h"
 #include "workers/tool_slots.h"
 
@@ -44,6 +45,8 @@ int tool_rules_load(struct tool_ctx *ctx, struct tool_rules *rules)
 	if (!res)
 		return -1;
 	if (PQntuples(res) != 1) {
+		log_error("tool_no_restaurant", "the restaurant table has %d rows, expected 1",
+			  PQntuples(res));
 		PQclear(res);
 		return -1;
 	}

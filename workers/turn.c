@@ -19,7 +19,7 @@ struct turn *turn_new(struct http_request *req, const char *message, const char 
 		free(t);
 		return NULL;
 	}
-	t->refs = 2;
+	t->refs = 1;   /* the request's reference, dropped in chat_completed */
 	t->req = req;
 	t->sse = sse;
 	t->run_idx = -1;

@@ -117,6 +117,9 @@ struct turn {
 	int error_retry_after;
 };
 
+/* Allocates a turn for req holding one reference, the request's, which
+ * chat_completed drops; the dispatcher takes its own when the turn starts.
+ * Returns NULL when out of memory. The last turn_unref frees the turn. */
 struct turn *turn_new(struct http_request *req, const char *message, const char *session_id, bool sse);
 void turn_ref(struct turn *t);
 void turn_unref(struct turn *t);

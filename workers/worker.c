@@ -37,6 +37,12 @@ static bool slot_is_mine(const struct worker *w)
 	return w->slot->pid == getpid();
 }
 
+void worker_set_gauge(int64_t *gauge, int64_t value)
+{
+	if (slot_is_mine(worker_self))
+		__atomic_store_n(gauge, value, __ATOMIC_RELAXED);
+}
+
 static void set_state(struct worker *w, enum shm_worker_state state)
 {
 	if (slot_is_mine(w))
@@ -68,15 +74,15 @@ static int worker_start_parts(struct worker *w)
 	return 0;
 }
 
-/* Waits for signals, sampling memory each second (the dispatcher beats
- * the heartbeat). Returns when
- * SIGTERM or SIGINT asks the worker to stop. */
+/* Waits for signals, storing memory, connections and streams each second
+ * (the dispatcher beats the heartbeat). Returns on SIGTERM or SIGINT. */
 static void worker_wait(struct worker *w, const sigset_t *set)
 {
 	struct timespec second = { 1, 0 };
 	for (;;) {
-		if (slot_is_mine(w))
-			w->slot->rss_bytes = read_rss_bytes();
+		worker_set_gauge(&w->slot->rss_bytes, read_rss_bytes());
+		worker_set_gauge(&w->slot->connections, http_open_connections());
+		worker_set_gauge(&w->slot->streams, chat_stream_count());
 		emf_tick(w);
 		int sig = sigtimedwait(set, NULL, &second);
 		if (sig == SIGTERM || sig == SIGINT)

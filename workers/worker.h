@@ -3,6 +3,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "server/config.h"
 #include "shm/region.h"
@@ -23,6 +24,12 @@ struct worker {
 
 /* The worker of this process; NULL in the master. */
 extern struct worker *worker_self;
+
+/* Stores value in one of the gauges of this worker's record, unless a
+ * successor took the record over (this worker drains after a reload), so
+ * the two never count into each other's figures. Threads may store out of
+ * order, so worker_main also stores every gauge once a second. */
+void worker_set_gauge(int64_t *gauge, int64_t value);
 
 /* Runs a worker until it has drained. Returns the process exit status:
  * 0 after a clean stop, WORKER_EXIT_FATAL when it cannot serve at all

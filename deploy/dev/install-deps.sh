@@ -4,7 +4,7 @@
 set -eu
 BUILD="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libpq-dev libhiredis-dev libjansson-dev"
 RUN="postgresql postgresql-contrib redis-server"
-TEST="python3 python3-pytest nginx prometheus faketime curl chromium"
+TEST="python3 python3-pytest python3-yaml nginx prometheus faketime curl chromium"
 case "${1:-run}" in
 run) wanted="$BUILD $RUN" ;;
 test) wanted="$BUILD $RUN $TEST" ;;

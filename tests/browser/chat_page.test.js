@@ -4,7 +4,7 @@
  * one line per case and closes with "N passed, N failed". */
 const fs = require('fs');
 const path = require('path');
-const { ARTIFACTS, Maitred, Upstream, freshDatabase, launchChromium, psql, request, sleep } = require('./harness');
+const { ARTIFACTS, CuttingProxy, Maitred, Upstream, freshDatabase, launchChromium, psql, request, sleep } = require('./harness');
 const steps = require('./page_steps');
 
 const CASE_TIMEOUT_MS = 120000;
@@ -14,6 +14,7 @@ const AXE = require.resolve('axe-core/axe.min.js');
 
 const offlineCases = [];
 const onlineCases = [];
+const brandedCases = [];
 
 function offline(name, fn) {
 	offlineCases.push({ name: name, fn: fn });
@@ -21,6 +22,10 @@ function offline(name, fn) {
 
 function online(name, fn) {
 	onlineCases.push({ name: name, fn: fn });
+}
+
+function branded(name, fn) {
+	brandedCases.push({ name: name, fn: fn });
 }
 
 function check(condition, message) {
@@ -356,38 +361,41 @@ offline('dropped stream resumes with Last-Event-ID', async function (t) {
 		lastIds.push(route.request().headers()['last-event-id'] || null);
 		if (lastIds.length === 1) {
 			return fulfillSse(route, [
-				{ id: '1', event: 'meta', data: { session_id: 'browsertest-resume', request_id: 'r-resume', agent: 'food' } },
-				{ id: '2', event: 'delta', data: { text: 'We open at noon ' } },
-				{ id: '3', event: 'delta', data: { text: 'and close ' } },
+				{ id: 'r-resume-1', event: 'meta', data: { session_id: 'browsertest-resume', request_id: 'r-resume', agent: 'food' } },
+				{ id: 'r-resume-2', event: 'delta', data: { text: 'We open at noon ' } },
+				{ id: 'r-resume-3', event: 'delta', data: { text: 'and close ' } },
 			]);
 		}
 		return fulfillSse(route, [
-			{ id: '4', event: 'delta', data: { text: 'at eleven.' } },
-			{ id: '5', event: 'done', data: { reply: 'We open at noon and close at eleven.', agent: 'food' } },
+			{ id: 'r-resume-3', event: 'delta', data: { text: 'and close ' } },
+			{ id: 'r-resume-4', event: 'delta', data: { text: 'at eleven.' } },
+			{ id: 'r-resume-5', event: 'done', data: { reply: 'We open at noon and close at eleven.', agent: 'food' } },
 		]);
 	});
 	const reply = await steps.ask(chat.page, 'What time do you open?');
-	check(JSON.stringify(lastIds) === '[null,"3"]', 'Last-Event-ID headers were ' + JSON.stringify(lastIds));
+	check(JSON.stringify(lastIds) === '[null,"r-resume-3"]', 'Last-Event-ID headers were ' + JSON.stringify(lastIds));
 	check(reply.state === 'done', 'the resumed answer ended as ' + reply.state + ': ' + reply.note);
 	check(reply.text === 'We open at noon and close at eleven.', 'the resumed text is ' + reply.text);
 	await steps.checkNoProblems(chat.problems);
 });
 
-offline('unresumable drop asks the guest to resend', async function (t) {
+offline('server without resume asks to resend', async function (t) {
 	const chat = await steps.openChat(t.browser, t.server);
 	t.context = chat.context;
 	const lastIds = [];
 	await chat.page.route('**/v1/chat', function (route) {
 		lastIds.push(route.request().headers()['last-event-id'] || null);
-		if (lastIds.length > 1)
+		if (lastIds.length > 2)
 			return route.continue();
+		/* The second request gets a new turn, as a server without resume support would start. */
+		const turn = lastIds.length === 1 ? 'r-first' : 'r-second';
 		return fulfillSse(route, [
-			{ id: '1', event: 'meta', data: { session_id: 'browsertest-dropped', request_id: 'r-dropped', agent: 'food' } },
-			{ id: '2', event: 'delta', data: { text: 'We open ' } },
+			{ id: turn + '-1', event: 'meta', data: { session_id: 'browsertest-noresume', request_id: turn, agent: 'food' } },
+			{ id: turn + '-2', event: 'delta', data: { text: 'We open ' } },
 		]);
 	});
 	const dropped = await steps.ask(chat.page, 'What time do you open?');
-	check(lastIds[1] === '2', 'the retry sent Last-Event-ID ' + lastIds[1]);
+	check(lastIds[1] === 'r-first-2', 'the retry sent Last-Event-ID ' + lastIds[1]);
 	check(dropped.state === 'interrupted', 'the drop ended as ' + dropped.state);
 	check(/could not be picked up/.test(dropped.note), 'no clear message about the drop: ' + dropped.note);
 	check(dropped.text === 'We open ', 'the partial answer is gone: ' + dropped.text);
@@ -398,6 +406,50 @@ offline('unresumable drop asks the guest to resend', async function (t) {
 	const reply = await steps.lastAgent(chat.page);
 	check(reply.state === 'done' && reply.text !== 'We open ', 'Send again did not answer: ' + JSON.stringify(reply));
 	check(lastIds.length === 3 && lastIds[2] === null, 'Send again sent Last-Event-ID ' + lastIds[2]);
+	await steps.checkNoProblems(chat.problems);
+});
+
+offline('expired resume asks to resend', async function (t) {
+	const chat = await steps.openChat(t.browser, t.server);
+	t.context = chat.context;
+	const lastIds = [];
+	await chat.page.route('**/v1/chat', function (route) {
+		lastIds.push(route.request().headers()['last-event-id'] || null);
+		if (lastIds.length > 1)
+			return route.continue();
+		return fulfillSse(route, [
+			{ id: 'r-expired-1', event: 'meta', data: { session_id: 'browsertest-expired', request_id: 'r-expired', agent: 'food' } },
+			{ id: 'r-expired-2', event: 'delta', data: { text: 'We open ' } },
+		]);
+	});
+	/* maitred has no events for r-expired, so it returns 404 for the resume. */
+	const dropped = await steps.ask(chat.page, 'What time do you open?');
+	check(lastIds[1] === 'r-expired-2', 'the retry sent Last-Event-ID ' + lastIds[1]);
+	check(dropped.state === 'interrupted', 'the drop ended as ' + dropped.state);
+	check(/could not be picked up/.test(dropped.note), 'no clear message about the drop: ' + dropped.note);
+	check(await chat.page.getByRole('button', { name: 'Send again' }).isVisible(), 'no Send again button');
+	await steps.checkNoProblems(chat.problems);
+});
+
+offline('cut stream resumes from the server', async function (t) {
+	const expected = JSON.parse((await request(t.server.url + '/v1/chat', { method: 'POST',
+		headers: { 'Content-Type': 'application/json' }, body: { message: 'Do you have vegan starters?' } })).body).reply;
+	const proxy = await CuttingProxy.start(t.server.port);
+	t.cleanups.push(function () { return proxy.stop(); });
+	const chat = await steps.openChat(t.browser, { url: proxy.url });
+	t.context = chat.context;
+	const lastIds = [];
+	chat.page.on('request', function (req) {
+		if (req.url().endsWith('/v1/chat'))
+			lastIds.push(req.headers()['last-event-id'] || null);
+	});
+
+	proxy.cutNextChat(2, false);
+	const reply = await steps.ask(chat.page, 'Do you have vegan starters?');
+	check(proxy.cuts === 1, 'the proxy cut ' + proxy.cuts + ' streams');
+	check(lastIds.length === 2 && /^[A-Za-z0-9_-]+-\d+$/.test(lastIds[1]), 'Last-Event-ID headers were ' + JSON.stringify(lastIds));
+	check(reply.state === 'done', 'the resumed answer ended as ' + reply.state + ': ' + reply.note);
+	check(reply.text === expected, 'the resumed text is ' + JSON.stringify(reply.text) + ', expected ' + JSON.stringify(expected));
 	await steps.checkNoProblems(chat.problems);
 });
 
@@ -498,6 +550,74 @@ online('booking with the model shows a card', async function (t) {
 	await steps.checkNoProblems(chat.problems);
 });
 
+online('cut stream follows the live turn', async function (t) {
+	const proxy = await CuttingProxy.start(t.server.port);
+	t.cleanups.push(function () { return proxy.stop(); });
+	const chat = await steps.openChat(t.browser, { url: proxy.url });
+	t.context = chat.context;
+	const lastIds = [];
+	chat.page.on('request', function (req) {
+		if (req.url().endsWith('/v1/chat'))
+			lastIds.push(req.headers()['last-event-id'] || null);
+	});
+
+	proxy.cutNextChat(3, false);
+	const sampling = steps.startSampler(chat.page);
+	await steps.type(chat.page, 'Do you have vegan starters?');
+	const samples = await sampling;
+	const reply = await steps.lastAgent(chat.page);
+	check(proxy.cuts === 1, 'the proxy cut ' + proxy.cuts + ' streams');
+	check(lastIds.length === 2 && lastIds[1], 'Last-Event-ID headers were ' + JSON.stringify(lastIds));
+	check(reply.state === 'done', 'the resumed answer ended as ' + reply.state + ': ' + reply.note);
+	check(samples.some(function (s) { return /Reconnecting/.test(s.status); }), 'no notice while reconnecting');
+	const vegan = psql(t.server.databaseUrl, "SELECT name FROM dishes WHERE category = 'starter' AND 'vegan' = ANY(tags)");
+	check(vegan.length, 'the seed menu has no vegan starters');
+	vegan.forEach(function (row) {
+		check(reply.text.includes(row[0]), 'the resumed answer lacks ' + row[0] + ': ' + reply.text);
+	});
+	await steps.checkNoProblems(chat.problems);
+});
+
+online('lost connection ends as interrupted', async function (t) {
+	const proxy = await CuttingProxy.start(t.server.port);
+	t.cleanups.push(function () { return proxy.stop(); });
+	const chat = await steps.openChat(t.browser, { url: proxy.url });
+	t.context = chat.context;
+
+	/* Closing the server's side too stops the turn, so the resume replays
+	 * what was sent and ends with the interrupted error. */
+	proxy.cutNextChat(3, true);
+	const reply = await steps.ask(chat.page, 'Do you have vegan starters?');
+	check(proxy.cuts === 1, 'the proxy cut ' + proxy.cuts + ' streams');
+	check(reply.state === 'interrupted', 'the answer ended as ' + reply.state + ': ' + reply.note);
+	check(/could not be picked up/.test(reply.note), 'no clear message about the drop: ' + reply.note);
+	check(reply.text.length > 0, 'the words sent before the drop are gone');
+	check(await chat.page.getByRole('button', { name: 'Send again' }).isVisible(), 'no Send again button');
+	await steps.checkNoProblems(chat.problems);
+});
+
+/* ---- another restaurant's name and a light brand colour ---- */
+
+const BRAND_NAME = 'Chez <b>Léa</b> & Fils';
+const BRAND_COLOR = '#f5c518';
+
+branded('light brand colour keeps contrast', async function (t) {
+	const chat = await steps.openChat(t.browser, t.server, { viewport: PHONE_VIEWPORT, bypassCSP: true });
+	t.context = chat.context;
+	const page = chat.page;
+	check(await page.textContent('h1') === BRAND_NAME, 'the name is not shown as text: ' + await page.textContent('h1'));
+	check(await page.locator('h1 b').count() === 0, 'the restaurant name became HTML');
+	await steps.ask(page, 'Do you have vegan starters?');
+	const colors = await page.evaluate(function () {
+		const guest = getComputedStyle(document.querySelector('.msg-guest .bubble'));
+		return { background: guest.backgroundColor, text: guest.color };
+	});
+	check(colors.background === 'rgb(245, 197, 24)', 'the guest bubble is ' + colors.background + ', not ' + BRAND_COLOR);
+	check(colors.text !== 'rgb(255, 255, 255)', 'white text on a light brand colour');
+	await runAxe(page, '360x740 with ' + BRAND_COLOR);
+	await page.screenshot({ path: path.join(ARTIFACTS, 'chat-phone-light-brand.png') });
+});
+
 /* ---- runner ---- */
 
 const totals = { passed: 0, failed: 0 };
@@ -511,7 +631,7 @@ function withTimeout(promise, ms, name) {
 
 async function runCases(cases, setup) {
 	for (const c of selected(cases)) {
-		const t = Object.assign({}, setup, { context: null });
+		const t = Object.assign({}, setup, { context: null, cleanups: [] });
 		try {
 			await withTimeout(c.fn(t), CASE_TIMEOUT_MS, c.name);
 			totals.passed++;
@@ -522,6 +642,8 @@ async function runCases(cases, setup) {
 		} finally {
 			if (t.context)
 				await t.context.close().catch(function () {});
+			for (const cleanup of t.cleanups)
+				await cleanup();
 		}
 	}
 }
@@ -571,6 +693,20 @@ async function runOnline(browser, databaseUrl) {
 	}
 }
 
+async function runBranded(browser, databaseUrl) {
+	let server = null;
+	console.log('== browser: another name and colour');
+	try {
+		server = await Maitred.start(databaseUrl, 'branded', { RESTAURANT_NAME: BRAND_NAME, BRAND_COLOR: BRAND_COLOR });
+		await runCases(brandedCases, { browser: browser, server: server });
+	} catch (err) {
+		failAll(brandedCases, err);
+	} finally {
+		if (server)
+			await server.stop();
+	}
+}
+
 async function main() {
 	let browser = null;
 	try {
@@ -578,6 +714,8 @@ async function main() {
 		browser = await launchChromium();
 		if (selected(offlineCases).length)
 			await runOffline(browser, databaseUrl);
+		if (selected(brandedCases).length)
+			await runBranded(browser, databaseUrl);
 		if (selected(onlineCases).length)
 			await runOnline(browser, databaseUrl);
 	} catch (err) {

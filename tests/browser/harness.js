@@ -129,10 +129,10 @@ class Maitred {
 			if (this.proc.exitCode !== null)
 				throw new Error('maitred exited with ' + this.proc.exitCode + '; see ' + this.logPath);
 			try {
-				const health = await request(this.url + '/healthz', { timeoutMs: 1000 });
-				const stats = await request(this.adminUrl + '/stats', { timeoutMs: 1000 });
-				const workers = JSON.parse(stats.body).workers || [];
-				if (health.status === 200 && workers.length && workers.every(function (w) { return w.state === 'ready'; }))
+				/* NOTE: /stats is not used here because a worker that gets ready
+				 * before the master records its fork can stay "starting" there. */
+				const ready = await request(this.url + '/readyz', { timeoutMs: 1000 });
+				if (ready.status === 200)
 					return;
 			} catch (err) {
 				/* Not listening yet. */
@@ -195,6 +195,96 @@ class Upstream {
 	}
 }
 
+/* A TCP proxy on loopback in front of maitred that can cut one chat
+ * stream, as a phone losing its connection would. cutNextChat() arms it:
+ * the next POST /v1/chat response is passed on up to the end of its
+ * `afterDeltas`-th delta event, then the browser's side is closed. With
+ * closeServer false the server's side stays open and is read to its end,
+ * so the turn on the server does not notice the drop. */
+class CuttingProxy {
+	static start(targetPort) {
+		const proxy = new CuttingProxy();
+		proxy.plan = null;
+		proxy.cuts = 0;
+		proxy.sockets = new Set();
+		proxy.server = net.createServer(function (client) { proxy.connect(client, targetPort); });
+		return new Promise(function (resolve, reject) {
+			proxy.server.on('error', reject);
+			proxy.server.listen(0, '127.0.0.1', function () {
+				proxy.url = 'http://127.0.0.1:' + proxy.server.address().port;
+				resolve(proxy);
+			});
+		});
+	}
+
+	cutNextChat(afterDeltas, closeServer) {
+		this.plan = { afterDeltas: afterDeltas, closeServer: closeServer, seen: '', done: false };
+	}
+
+	connect(client, targetPort) {
+		const proxy = this;
+		const server = net.connect(targetPort, '127.0.0.1');
+		let cut = null;
+		[client, server].forEach(function (socket) {
+			proxy.sockets.add(socket);
+			socket.on('close', function () { proxy.sockets.delete(socket); });
+		});
+
+		client.on('data', function (chunk) {
+			if (proxy.plan && !cut && chunk.toString('latin1').startsWith('POST /v1/chat')) {
+				cut = proxy.plan;
+				proxy.plan = null;
+			}
+			server.write(chunk);
+		});
+		server.on('data', function (chunk) {
+			if (!cut) {
+				client.write(chunk);
+				return;
+			}
+			if (cut.done)
+				return;
+			const before = cut.seen.length;
+			cut.seen += chunk.toString('latin1');
+			const end = cutPosition(cut.seen, cut.afterDeltas);
+			if (end < 0) {
+				client.write(chunk);
+				return;
+			}
+			client.end(chunk.subarray(0, end - before));
+			cut.done = true;
+			proxy.cuts++;
+			if (cut.closeServer)
+				server.destroy();
+		});
+		client.on('error', function () { server.destroy(); });
+		server.on('error', function () { client.destroy(); });
+		client.on('close', function () {
+			if (!cut || !cut.done || cut.closeServer)
+				server.destroy();
+		});
+		server.on('close', function () { client.destroy(); });
+	}
+
+	stop() {
+		this.sockets.forEach(function (socket) { socket.destroy(); });
+		return new Promise(function (resolve) { this.server.close(resolve); }.bind(this));
+	}
+}
+
+/* Returns the offset just past the n-th delta event in text, or -1. */
+function cutPosition(text, n) {
+	let from = 0;
+	for (let i = 0; i < n; i++) {
+		const at = text.indexOf('event: delta', from);
+		if (at < 0)
+			return -1;
+		from = at + 1;
+	}
+	const end = text.indexOf('\n\n', from);
+	return end < 0 ? -1 : end + 2;
+}
+
 /* Launches Debian's Chromium. Playwright gives it a fresh, temporary
  * --user-data-dir of its own, because launch() rejects that argument. */
 function launchChromium() {
@@ -203,4 +293,4 @@ function launchChromium() {
 	return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-module.exports = { ARTIFACTS, Maitred, Upstream, freshDatabase, launchChromium, psql, request, sleep };
+module.exports = { ARTIFACTS, CuttingProxy, Maitred, Upstream, freshDatabase, launchChromium, psql, request, sleep };

@@ -39,7 +39,7 @@ def test_first_token_timeout_retries(start_maitred, upstream):
     assert [c["outcome"] for c in calls] == ["aborted", "completed"]
     assert 0.8 <= calls[1]["time"] - calls[0]["time"] < 2.5
     stats = upstream.stats()
-    assert 0.8 <= stats["last_aborts"][-1] - calls[0]["time"] < 1.5
+    assert 0.8 <= stats["last_aborts"][-1] - calls[0]["time"] < 2.0
 
     metrics = maitred.metrics()
     assert metric(metrics, "maitred_timeouts_total", kind="first_token") == 1

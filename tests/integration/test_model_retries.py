@@ -1,9 +1,11 @@
 """Retries of failed model calls, the offline fallback when they run out,
 no replay once text reached the guest, and malformed streams. Each test's
 message carries a marker that its faults match."""
+import json
+
 import pytest
 
-from harness import Upstream, psql
+from harness import Upstream, psql, request
 from test_model_support import (StreamReader, metric, online_env, requests_for, slots_in_use,
                                 wait_until, wait_upstream_idle)
 
@@ -104,9 +106,17 @@ def test_failure_after_tool_round_falls_back(start_maitred, upstream, database_u
 
     assert reader.names()[-1] == "done"
     assert reader.of("status") == [{"text": FALLBACK_NOTICE}]
-    assert any(name in reader.of("done")[0]["reply"] for name in vegan_starters(database_url))
+    done = reader.of("done")[0]
+    assert any(name in done["reply"] for name in vegan_starters(database_url))
     assert wait_upstream_idle(upstream)
     assert [c["status"] for c in requests_for(upstream, "RTOOL")] == [200, 500, 500]
+
+    # The tool call that succeeded used tokens, so the turn reports their cost
+    # at the default OPENAI_PRICE of 0.15:0.60 USD per million tokens.
+    usage = done["usage"]
+    assert usage["prompt_tokens"] > 0
+    cost = (usage["prompt_tokens"] * 0.15 + usage["completion_tokens"] * 0.60) / 1e6
+    assert done["cost_usd"] == pytest.approx(cost, rel=1e-9)
 
 
 @pytest.mark.parametrize("fault, kind", [("disconnect", "connection"), ("error_mid", "server")])
@@ -159,3 +169,51 @@ def test_malformed_before_text_falls_back(start_maitred, upstream, database_url)
     metrics = maitred.metrics()
     assert metric(metrics, "maitred_model_errors_total", kind="bad_response") >= 1
     assert metric(metrics, "maitred_offline_turns_total") == 1
+
+
+def test_retry_after_past_deadline_falls_back_at_once(start_maitred, upstream):
+    maitred = start(start_maitred, upstream, TURN_TIMEOUT=3000)
+    upstream.faults([{"kind": "429", "retry_after": 30, "match": "RLONG"}])
+
+    reader = chat(maitred, "Hello RLONG")
+
+    assert reader.names()[-1] == "done"
+    assert reader.of("status") == [{"text": FALLBACK_NOTICE}]
+    assert reader.times_of("done")[0] < 2
+    assert wait_upstream_idle(upstream)
+    assert len(requests_for(upstream, "RLONG")) == 1
+    assert metric(maitred.metrics(), "maitred_model_retries_total") == 0
+
+
+@pytest.mark.parametrize("fault", ["disconnect", "error_mid"])
+def test_json_mode_break_after_text_retries(start_maitred, upstream, fault):
+    maitred = start(start_maitred, upstream)
+    marker = f"RJSON-{fault}"
+    upstream.faults([{"kind": fault, "match": marker}])
+
+    # Without a stream no text reached the guest, so the call may run again.
+    status, _, body = request(maitred.url, "POST", "/v1/chat", {"message": f"Hello {marker}"})
+
+    assert status == 200, body
+    reply = json.loads(body)["reply"]
+    assert wait_upstream_idle(upstream)
+    assert len(requests_for(upstream, marker)) == 2
+    assert reply.startswith("Hello! I can tell you about our menu")
+    assert reply.count("Hello!") == 1
+    assert metric(maitred.metrics(), "maitred_model_retries_total") == 1
+
+
+def test_json_mode_malformed_after_text_falls_back(start_maitred, upstream):
+    maitred = start(start_maitred, upstream)
+    upstream.faults([{"kind": "malformed", "match": "RJSON2"}])
+
+    status, _, body = request(maitred.url, "POST", "/v1/chat", {"message": "Hello RJSON2"})
+
+    # The offline agent's greeting replaces the model's half answer.
+    assert status == 200, body
+    reply = json.loads(body)["reply"]
+    assert reply.startswith("Hello! I can answer questions about our menu")
+    assert "I can tell you about our menu" not in reply
+    assert wait_upstream_idle(upstream)
+    assert len(requests_for(upstream, "RJSON2")) == 1
+    assert metric(maitred.metrics(), "maitred_offline_turns_total") == 1

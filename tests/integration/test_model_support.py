@@ -1,6 +1,6 @@
 """Helpers for the model-client tests (test_model_*.py, test_booking_model*.py).
 
-This module holds no tests. It provides:
+This module contains no tests. It provides:
 - online_env(): maitred settings that point it at a test upstream;
 - metric(): reads one Prometheus series, summed over workers;
 - StreamReader: a chat stream read event by event with arrival times, which
@@ -113,7 +113,7 @@ def tool_results(body):
 class StreamReader:
     """One POST /v1/chat read as an event stream, with the arrival time of each event.
 
-    events holds (seconds since the request was sent, event name, data) in
+    events contains (seconds since the request was sent, event name, data) in
     arrival order; comment lines have the name "comment"."""
 
     def __init__(self, base_url, message, session_id=None, timeout=30):

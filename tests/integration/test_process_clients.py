@@ -149,6 +149,33 @@ def run_turns(base, count, message=GREETING, gap=0.0, id_prefix=None, timeout=90
     return turns
 
 
+class ChatLoad:
+    """Threads that each send one streamed turn after another until stop()."""
+
+    def __init__(self, base, threads, timeout=30):
+        self.turns = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(base, timeout), daemon=True)
+                         for _ in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self, base, timeout):
+        while not self._stop.is_set():
+            self.turns.append(stream_turn(base, timeout=timeout))
+
+    def halt(self):
+        """Stops starting turns; those under way go on."""
+        self._stop.set()
+
+    def stop(self):
+        """Stops starting turns, waits for those under way and returns every Turn."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(60)
+        return self.turns
+
+
 class Prober:
     """Sends GET path every interval seconds on a thread until stop().
 

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from harness import Upstream, request
-from test_process_clients import (REALISTIC_UPSTREAM, read_stats, run_turns, stream_turn, summarize,
-                                  wait_for, worker_exits)
+from test_process_clients import (REALISTIC_UPSTREAM, ChatLoad, read_stats, run_turns, stream_turn,
+                                  summarize, wait_for, worker_exits)
 
 
 @pytest.fixture
@@ -44,28 +44,6 @@ def settled(m, workers):
     if len(ready) == workers and stats["instance"]["slots_in_use"] == 0 and stats["instance"]["waiters"] == 0:
         return stats
     return None
-
-
-class ChatLoad:
-    """Threads that each send one streamed turn after another until stop()."""
-
-    def __init__(self, base, threads, timeout=30):
-        self.turns = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(base, timeout), daemon=True)
-                         for _ in range(threads)]
-        for thread in self._threads:
-            thread.start()
-
-    def _run(self, base, timeout):
-        while not self._stop.is_set():
-            self.turns.append(stream_turn(base, timeout=timeout))
-
-    def stop(self):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(60)
-        return self.turns
 
 
 def test_killed_worker_is_replaced(start_maitred, realistic_upstream):

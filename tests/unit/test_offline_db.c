@@ -64,8 +64,9 @@ static bool free_slot(struct tool_ctx *ctx, char *date, char *time)
 
 	localtime_r(&later, &day);
 	strftime(date, 11, "%Y-%m-%d", &day);
-	json_t *result = tool_run(ctx, "check_availability",
-				  json_pack("{s:s,s:i}", "date", date, "party_size", 2), &status);
+	json_t *args = json_pack("{s:s,s:i}", "date", date, "party_size", 2);
+	json_t *result = tool_run(ctx, "check_availability", args, &status);
+	json_decref(args);
 	size_t index;
 	json_t *slot;
 	bool found = false;
@@ -141,8 +142,9 @@ TEST(offline_db_menu_from_tools)
 	}
 	struct tool_ctx ctx = { .pg = pg, .now = time(NULL) };
 	int status;
-	json_t *vegan = tool_run(&ctx, "search_menu",
-				 json_pack("{s:[s]}", "tags", "vegan"), &status);
+	json_t *vegan_args = json_pack("{s:[s]}", "tags", "vegan");
+	json_t *vegan = tool_run(&ctx, "search_menu", vegan_args, &status);
+	json_decref(vegan_args);
 	CHECK_INT(status, 200);
 
 	char *text = turn(&ctx, state, "Do you have vegan dishes?", NULL);

@@ -29,7 +29,7 @@ static json_t *book(PGconn *pg, const char *args, int *status)
 	return test_tool(pg, test_instant(BOOK_NOW), "create_reservation", args, status);
 }
 
-/* Returns the seats of the table that the reservation with code holds. */
+/* Returns the seats of the table that the reservation with code occupies. */
 static long long table_seats(PGconn *pg, const char *code)
 {
 	char sql[160];
@@ -304,6 +304,45 @@ TEST(booking_outside_rules)
 		json_decref(result);
 	}
 	CHECK_INT(test_db_integer(pg, "SELECT count(*) FROM reservations"), 0);
+}
+
+TEST(booking_clock_change_times)
+{
+	static const struct {
+		const char *start;
+		int status;
+		const char *starts_at;   /* expected, or the reason for a 400 */
+	} cases[] = {
+		/* The repeated hour: a local time means its first occurrence. */
+		{"\"date\": \"2026-10-25\", \"time\": \"02:30\"", 201, "2026-10-25T02:30:00+02:00"},
+		{"\"starts_at\": \"2026-10-25T02:15:00+02:00\"", 201, "2026-10-25T02:15:00+02:00"},
+		/* Its second occurrence is not offered as a slot. */
+		{"\"starts_at\": \"2026-10-25T02:45:00+01:00\"", 400, "not_on_slot"},
+		{"\"date\": \"2026-10-25\", \"time\": \"03:00\"", 201, "2026-10-25T03:00:00+01:00"},
+	};
+	PGconn *pg = test_tools_pg();
+
+	if (!pg)
+		return;
+	test_db_exec(pg, "DELETE FROM reservations");
+	test_add_clock_change_hours(pg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char args[256];
+		int status;
+		json_t *result;
+
+		snprintf(args, sizeof(args), "{\"name\": \"Hal\", \"phone\": \"+33612345678\","
+			 " \"party_size\": 2, %s}", cases[i].start);
+		result = test_tool(pg, test_instant("2026-10-01T08:00:00Z"), "create_reservation",
+				   args, &status);
+		if (status != cases[i].status)
+			test_fail(__FILE__, __LINE__, "case %zu: status %d", i, status);
+		if (cases[i].status == 201)
+			CHECK_STR(field(result, "starts_at"), cases[i].starts_at);
+		else
+			CHECK_STR(error_field(result, "reason"), cases[i].starts_at);
+		json_decref(result);
+	}
 }
 
 TEST(booking_rejects_input)

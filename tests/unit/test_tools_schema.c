@@ -153,3 +153,51 @@ TEST(schema_null_args_is_empty_object)
 	CHECK_INT(status, 503);
 	json_decref(result);
 }
+
+TEST(tools_database_errors_are_503)
+{
+	static const char *const calls[][2] = {
+		{"search_menu", "{}"},
+		{"get_dish", "{\"id\": 1}"},
+		{"opening_hours", "{}"},
+		{"restaurant_info", "{}"},
+		{"check_availability", "{\"date\": \"2026-12-24\", \"party_size\": 2}"},
+		{"create_reservation", "{\"name\": \"Al\", \"phone\": \"+33612345678\","
+		 " \"party_size\": 2, \"starts_at\": \"2026-12-24T19:00:00+01:00\"}"},
+		{"find_reservation", "{\"code\": \"K7M4QX2PA\", \"phone\": \"+33612345678\"}"},
+		{"cancel_reservation", "{\"code\": \"K7M4QX2PA\", \"phone\": \"+33612345678\"}"},
+	};
+	/* A database without the migrations: every query fails. */
+	PGconn *pg = test_db_create("tools_empty", false);
+	char zone[64], err[256];
+
+	if (!pg)
+		return;
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		int status;
+		json_t *result = test_tool(pg, 0, calls[i][0], calls[i][1], &status);
+		json_t *error = json_object_get(result, "error");
+
+		if (status != 503)
+			test_fail(__FILE__, __LINE__, "%s: status %d", calls[i][0], status);
+		CHECK_STR(json_string_value(json_object_get(error, "code")), "database_unavailable");
+		CHECK(strstr(json_string_value(json_object_get(error, "message")), calls[i][0]));
+		json_decref(result);
+	}
+	CHECK_INT(restaurant_timezone(pg, zone, sizeof(zone), err, sizeof(err)), -1);
+	CHECK(strstr(err, "restaurant_timezone") != NULL);
+	PQfinish(pg);
+}
+
+TEST(tools_broken_connection_is_503)
+{
+	/* Nothing listens on port 1, so the connection is bad from the start. */
+	PGconn *pg = PQconnectdb("host=127.0.0.1 port=1 connect_timeout=2");
+	int status;
+	json_t *result = test_tool(pg, 0, "search_menu", "{}", &status);
+
+	CHECK_INT(PQstatus(pg), CONNECTION_BAD);
+	CHECK_INT(status, 503);
+	json_decref(result);
+	PQfinish(pg);
+}

@@ -13,6 +13,7 @@ FAULT_KINDS = ("429", "500", "503", "stall_before", "stall_mid", "malformed",
 FAULT_KEYS = {"kind", "retry_after", "seconds", "count", "match", "ttft_ms", "token_ms"}
 DEFAULT_SECONDS = {"stall_before": 5.0, "stall_mid": 5.0}
 REQUEST_LOG_SIZE = 50
+ARRIVALS_KEPT = 10000   # arrival times, for checks over any sliding minute
 ABORT_LOG_SIZE = 50
 MINUTES_KEPT = 60
 
@@ -86,6 +87,7 @@ class Control:
             self.last_aborts = collections.deque(maxlen=ABORT_LOG_SIZE)
             self.by_minute = collections.OrderedDict()
             self.request_log = collections.deque(maxlen=REQUEST_LOG_SIZE)
+            self.arrivals = collections.deque(maxlen=ARRIVALS_KEPT)
             self.started_at = time.time()
 
     def add_faults(self, faults):
@@ -118,6 +120,7 @@ class Control:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             self.by_minute[minute] = self.by_minute.get(minute, 0) + 1
+            self.arrivals.append(now)
             while len(self.by_minute) > MINUTES_KEPT:
                 self.by_minute.popitem(last=False)
 
@@ -152,6 +155,7 @@ class Control:
                 "aborted": self.aborted,
                 "last_aborts": list(self.last_aborts),
                 "requests_by_minute": dict(self.by_minute),
+                "arrivals": list(self.arrivals),
                 "faults_applied": dict(self.faults_applied),
                 "faults_pending": len(self.faults),
                 "started_at": self.started_at,

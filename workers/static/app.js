@@ -866,8 +866,23 @@
 		return { code: code, message: message };
 	}
 
-	/* A dropped stream is resumed when the retry's first event continues
-	 * the turn: the same request_id in meta, or an id past the last one. */
+	/* Splits an event id "<request id>-<n>" (or a bare "<n>") into the
+	 * turn it belongs to and its number; returns null for other ids. */
+	function parseEventId(id) {
+		const match = /^(?:(.*)-)?(\d+)$/.exec(id || '');
+		return match ? { turn: match[1] || '', n: Number(match[2]) } : null;
+	}
+
+	/* Returns true when event comes after the id `than` in the same turn. */
+	function isLaterEvent(event, than) {
+		const a = parseEventId(event.id), b = parseEventId(than);
+		return Boolean(a && b && a.turn === b.turn && a.n > b.n);
+	}
+
+	/* A retry resumed the dropped stream when its first event belongs to
+	 * the same turn: an id with the same request id (or a later bare
+	 * number), or a meta with the same request_id. A server that cannot
+	 * resume starts a new turn with a new request_id instead. */
 	function continuesTurn(turn, event) {
 		if (event.type === 'meta') {
 			try {
@@ -876,8 +891,10 @@
 				return false;
 			}
 		}
-		return /^\d+$/.test(event.id) && /^\d+$/.test(turn.lastEventId) &&
-		       Number(event.id) > Number(turn.lastEventId);
+		const a = parseEventId(event.id), b = parseEventId(turn.lastEventId);
+		if (!a || !b)
+			return false;
+		return a.turn ? a.turn === b.turn : a.n > b.n;
 	}
 
 	function handleMeta(turn, data) {
@@ -981,6 +998,8 @@
 			const waitable = (code === 'overloaded' || code === 'not_ready') && !views.get(turn.item).target;
 			if (waitable)
 				return { kind: 'wait', code: code, seconds: parseRetryAfter(String(error.retry_after || '')) };
+			if (code === 'interrupted')
+				return { kind: 'cut_short' };
 			return { kind: 'failed', note: errorNote(code, String(error.message || '')) };
 		}
 		default:
@@ -1007,7 +1026,7 @@
 				state.resumeSupported = true;
 			}
 			first = false;
-			if (resuming && /^\d+$/.test(event.id) && /^\d+$/.test(sentId) && Number(event.id) <= Number(sentId))
+			if (resuming && event.id && !isLaterEvent(event, sentId) && parseEventId(event.id))
 				return;
 			if (event.id)
 				turn.lastEventId = event.id;
@@ -1069,6 +1088,10 @@
 		if (response.status === 429 || response.status === 503) {
 			const error = await readHttpError(response);
 			return { kind: 'wait', code: error.code, seconds: parseRetryAfter(response.headers.get('Retry-After')) };
+		}
+		if (resuming && (response.status === 404 || response.status === 400)) {
+			/* The server keeps a turn's events for a few minutes only. */
+			return { kind: 'cut_short' };
 		}
 		if (!response.ok) {
 			const error = await readHttpError(response);
@@ -1150,8 +1173,8 @@
 			announce(note);
 	}
 
-	function dropNote(turn, unsupported) {
-		if (unsupported)
+	function dropNote(turn, notResumable) {
+		if (notResumable)
 			return 'The connection dropped before the answer was complete, and it could not be picked up ' +
 			       'where it stopped. Send your message again for the full answer.';
 		if (!navigator.onLine)
@@ -1201,6 +1224,10 @@
 			if (result.kind === 'not_resumed') {
 				turn.controller.abort();
 				state.resumeSupported = false;
+				endTurn(turn, 'interrupted', dropNote(turn, true));
+				return;
+			}
+			if (result.kind === 'cut_short') {
 				endTurn(turn, 'interrupted', dropNote(turn, true));
 				return;
 			}
