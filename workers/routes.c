@@ -156,15 +156,10 @@ int routes_begin(struct http_request *req)
 	return 0;
 }
 
-/* A draining worker takes no new chat turn, and /readyz fails once the
- * whole instance stops, so that a load balancer sends traffic elsewhere.
- * Returns true with the 503 reply set. */
+/* A draining worker takes no new chat turn (route_readyz answers 503 on
+ * its own). Returns true with the 503 reply set. */
 static bool reject_while_draining(struct http_request *req, const struct route *r)
 {
-	if (r->id == ROUTE_READYZ && worker_self->region->hdr->draining) {
-		http_reply_error(&req->reply, 503, "not_ready", "this server is shutting down; send traffic elsewhere");
-		return true;
-	}
 	if (r->id == ROUTE_CHAT && worker_self->draining) {
 		http_reply_error(&req->reply, 503, "not_ready", "this server is shutting down; retry");
 		http_reply_header(&req->reply, "Retry-After", "1");

@@ -27,7 +27,7 @@ MODEL_SAMPLE_SIZE = 10
 TIME_LIMIT = 300   # seconds for one sample's replay
 # Conversations whose every said detail was booked right, in percent. The
 # floor sits just under the figure measured on this sample (docs/benchmarks.md).
-ALL_SAID_FLOOR = 94.0
+ALL_SAID_FLOOR = 96.0
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,10 @@ def test_offline_sample_above_floor(start_maitred, conversations):
     report = format_report("offline", outcomes)
     t = tally(outcomes)
 
+    all_said_percent = t.percent(t.all_said_right, t.conversations)
+
     assert complete, f"time limit reached after {len(outcomes)} conversations\n{report}"
-    assert t.percent(t.all_said_right, t.conversations) >= ALL_SAID_FLOOR, report
+    assert all_said_percent >= ALL_SAID_FLOOR, report
     assert t.cancel_errors == 0, report
 
 

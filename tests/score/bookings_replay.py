@@ -108,6 +108,8 @@ class Outcome:
     code: str | None = None
     asked_again: list = field(default_factory=list)   # said details the agent asked for
     problem: str | None = None          # why nothing (right) was booked
+    turned_down: bool = False           # the agent turned the booking down
+    slot_free: bool | None = None       # whether the expected slot was free then
     cancel_error: str | None = None
     transcript: list = field(default_factory=list)    # [guest message, agent reply]
 
@@ -130,12 +132,18 @@ class Outcome:
     def booked_as_expected(self):
         return all(self.booked_value_right(d) for d in DETAILS)
 
+    def not_bookable(self):
+        """Return whether the agent turned the booking down while the
+        expected slot was not free (the booking rules or full tables)."""
+        return self.turned_down and self.slot_free is False
+
     def to_json(self):
         return {
             "dialogue_id": self.dialogue_id, "agent": self.agent, "said": self.said,
             "expect": self.expect, "expect_date_also": self.expect_date_also,
             "booked": self.booked, "code": self.code, "asked_again": self.asked_again,
-            "problem": self.problem, "cancel_error": self.cancel_error,
+            "problem": self.problem, "turned_down": self.turned_down,
+            "slot_free": self.slot_free, "cancel_error": self.cancel_error,
             "all_said_right": self.all_said_right(),
             "booked_as_expected": self.booked_as_expected(), "transcript": self.transcript,
         }
@@ -227,6 +235,7 @@ class Guest:
         recording in the outcome why the booking cannot go on."""
         if REFUSAL.search(text):
             self.outcome.problem = f"turned down: {text}"
+            self.outcome.turned_down = True
             return None
 
         detail = asked_detail(text)
@@ -271,6 +280,20 @@ class Guest:
             "time": data.get("time") or starts_at[11:16],
         }
 
+    def expected_slot_free(self):
+        """Return whether GET /v1/availability lists the expected slot as
+        free, or None when it cannot tell."""
+        expect = self.row["expect"]
+        query = urllib.parse.urlencode({"date": expect["date"],
+                                        "party_size": expect["party_size"]})
+        status, data = self.request("GET", f"/v1/availability?{query}")
+        if status != 200 or not isinstance(data, dict):
+            return None
+        for slot in data.get("slots") or []:
+            if str(slot.get("starts_at", ""))[11:16] == expect["time"]:
+                return bool(slot.get("available"))
+        return False
+
     def cancel(self, code):
         status, data = self.request("DELETE", self.reservation_path(code))
         if status != 200:
@@ -294,6 +317,8 @@ class Guest:
                 self.cancel(code)
             elif reservation is not None:
                 self.outcome.problem = f"the reply's reservation has no code: {reservation}"
+            if self.outcome.turned_down:
+                self.outcome.slot_free = self.expected_slot_free()
         except ReplayError as e:
             self.outcome.problem = str(e)
         return self.outcome

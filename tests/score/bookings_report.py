@@ -16,10 +16,16 @@ class Tally:
     booked: int = 0
     booked_as_expected: int = 0
     asked_again: int = 0
+    not_bookable: int = 0
     cancel_errors: int = 0
 
     def percent(self, part, whole):
         return 100.0 * part / whole if whole else 0.0
+
+    def bookable_percent(self):
+        """Return the all-said accuracy over the conversations whose expected
+        slot was free, which the restaurant could book at all."""
+        return self.percent(self.all_said_right, self.conversations - self.not_bookable)
 
     def to_json(self):
         return {
@@ -31,7 +37,9 @@ class Tally:
             "all_said_right_percent": round(self.percent(self.all_said_right,
                                                          self.conversations), 2),
             "booked": self.booked, "booked_as_expected": self.booked_as_expected,
-            "asked_again": self.asked_again, "cancel_errors": self.cancel_errors,
+            "asked_again": self.asked_again, "not_bookable": self.not_bookable,
+            "all_said_right_bookable_percent": round(self.bookable_percent(), 2),
+            "cancel_errors": self.cancel_errors,
         }
 
 
@@ -47,6 +55,7 @@ def tally(outcomes):
         t.booked += o.booked is not None
         t.booked_as_expected += o.booked_as_expected()
         t.asked_again += bool(o.asked_again)
+        t.not_bookable += o.not_bookable()
         t.cancel_errors += o.cancel_error is not None
     return t
 
@@ -69,6 +78,8 @@ def failure_line(o):
             f"booked {describe_booked(o)}")
     if o.asked_again:
         line += f"; asked again for {', '.join(o.asked_again)}"
+    if o.not_bookable():
+        line += "; the expected slot was not free"
     if o.problem:
         problem = o.problem if len(o.problem) <= PROBLEM_WIDTH else \
             o.problem[:PROBLEM_WIDTH] + "..."
@@ -103,6 +114,10 @@ def format_report(agent, outcomes, transcripts=False):
         lines.append(f"  booked as expected (all three, said or supplied): "
                      f"{t.booked_as_expected} / {t.conversations}")
         lines.append(f"  asked again for a detail the guest said: {t.asked_again}")
+        lines.append(f"  turned down while the expected slot was not free (booking rules or "
+                     f"full tables): {t.not_bookable}")
+        lines.append(f"  all said details, bookable conversations only: {t.all_said_right} / "
+                     f"{t.conversations - t.not_bookable}  {t.bookable_percent():6.2f} %")
     lines.append(f"  nothing booked: {t.conversations - t.booked}; "
                  f"cancellations that failed: {t.cancel_errors}")
 
