@@ -30,6 +30,8 @@ void emf_sample_take(struct shm_region *r, int index, struct emf_sample *out)
 	out->streams = __atomic_load_n(&self->streams, __ATOMIC_RELAXED);
 	out->rss_bytes = __atomic_load_n(&self->rss_bytes, __ATOMIC_RELAXED);
 
+	/* NOTE: each worker's RSS counts the shared libraries and the region
+	 * again, so the sum overstates the instance's memory a little. */
 	for (int i = 0; i < r->hdr->worker_count; i++) {
 		const struct shm_worker *w = &r->workers[i];
 		int32_t state = __atomic_load_n(&w->state, __ATOMIC_RELAXED);
