@@ -112,16 +112,17 @@ static const char *chat_check_body(struct http_request *req, json_t *body, char 
 		http_reply_error(&req->reply, 400, "invalid_request", "message is required and must be a string");
 		return NULL;
 	}
+	/* Checked before trimming, which ends the string early in place. */
+	if (memchr(json_string_value(message), '\0', json_string_length(message))) {
+		http_reply_error(&req->reply, 400, "invalid_request", "message must not contain NUL characters");
+		return NULL;
+	}
 	char *text = trim((char *)json_string_value(message));
 	size_t chars = utf8_length(text);
 	if (chars < 1 || chars > MESSAGE_MAX_CHARS) {
 		http_reply_error(&req->reply, 400, "invalid_request",
 				 "message must be 1 to %d characters after trimming, got %zu",
 				 MESSAGE_MAX_CHARS, chars);
-		return NULL;
-	}
-	if (memchr(json_string_value(message), '\0', json_string_length(message))) {
-		http_reply_error(&req->reply, 400, "invalid_request", "message must not contain NUL characters");
 		return NULL;
 	}
 

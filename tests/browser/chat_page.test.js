@@ -447,7 +447,7 @@ offline('cut stream resumes from the server', async function (t) {
 	proxy.cutNextChat(2, false);
 	const reply = await steps.ask(chat.page, 'Do you have vegan starters?');
 	check(proxy.cuts === 1, 'the proxy cut ' + proxy.cuts + ' streams');
-	check(lastIds.length === 2 && /^[A-Za-z0-9_-]+-\d+$/.test(lastIds[1]), 'Last-Event-ID headers were ' + JSON.stringify(lastIds));
+	check(lastIds.length === 2 && /^[A-Za-z0-9_-]+-\d+$/.test(lastIds[1]), 'Last-Event-ID headers were ' + JSON.stringify(lastIds) + ', reply ' + JSON.stringify(reply));
 	check(reply.state === 'done', 'the resumed answer ended as ' + reply.state + ': ' + reply.note);
 	check(reply.text === expected, 'the resumed text is ' + JSON.stringify(reply.text) + ', expected ' + JSON.stringify(expected));
 	await steps.checkNoProblems(chat.problems);

@@ -180,6 +180,12 @@ def test_request_checks(offline):
     assert body_of(payload)["error"]["code"] == "not_found"
 
 
+def test_chat_message_is_trimmed(offline):
+    status, _, payload = request(offline.url, "POST", "/v1/chat", {"message": "  What time do you open?  \n"})
+    assert status == 200
+    assert body_of(payload)["reply"]
+
+
 def test_chat_body_checks(offline):
     cases = [
         ({"message": ""}, "message"),
@@ -194,6 +200,9 @@ def test_chat_body_checks(offline):
         status, _, payload = request(offline.url, "POST", "/v1/chat", body)
         assert status == 400, body
         assert field in body_of(payload)["error"]["message"], body
+    status, _, payload = request(offline.url, "POST", "/v1/chat", {"message": "a\u0000b"})
+    assert status == 400
+    assert "NUL" in body_of(payload)["error"]["message"]
     status, _, payload = request(offline.url, "POST", "/v1/chat", b'{"message": "\xff"}',
                                  {"Content-Type": "application/json"})
     assert status == 400
