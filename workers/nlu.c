@@ -38,7 +38,12 @@ static const char *const menu_phrases[] = {
 	"allergies", "allergic", "contain", "contains", "ingredient", "ingredients", "serve",
 	"serves", "recommend", "speciality", "specialty", "specials", "cuisine",
 	"halal", "kosher", "shellfish", "fish", "meat", "coeliac", "celiac", "side", "sides",
-	"course", "courses", "kids menu", "how much", "euros", "order", "pescatarian", NULL
+	"course", "courses", "kids menu", "how much", "euros", "order", "pescatarian",
+	/* French, Spanish and Italian diet and menu words */
+	"végétarien", "végétariens", "végétarienne", "végétariennes", "végétalien", "végan",
+	"végane", "vegetariano", "vegetarianos", "vegetariana", "vegetarianas", "vegano",
+	"veganos", "vegana", "veganas", "sans gluten", "sin gluten", "senza glutine", "plats",
+	"platos", "piatti", "carte", "carta", NULL
 };
 static const char *const hours_phrases[] = {
 	"open", "opening", "opens", "you close", "closing", "closes", "closed",

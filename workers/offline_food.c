@@ -78,21 +78,30 @@ static void say_dish(struct offline_turn *turn, const json_t *dish)
 			    "with our staff if you have an allergy.");
 }
 
-/* Answers "does the risotto contain nuts?" from the dish's allergen list. */
+/* Answers "does the risotto contain nuts?" and "is the bouillabaisse safe
+ * for a shellfish allergy?" from the dish's allergen list, and never calls
+ * a dish safe: an allergen left off the list may still reach it in the
+ * kitchen. */
 static void say_allergen_answer(struct offline_turn *turn, const json_t *dish,
 				const struct menu_query *q)
 {
 	const char *name = json_string_value(json_object_get(dish, "name"));
-	bool verified = !json_is_false(json_object_get(dish, "allergens_verified"));
-	int listed = menu_dish_has_allergen(dish, q->allergen);
+	bool verified = json_is_true(json_object_get(dish, "allergens_verified"));
+	char found[48];
 
-	if (listed == 1) {
-		offline_say(turn, "Yes: the %s contains %s (its allergens: ", name, q->allergen_words);
+	if (!name)
+		name = "dish";
+	if (q->allergen_known && menu_dish_listed_allergens(dish, q, found, sizeof(found)) > 0) {
+		if (q->asks_safe)
+			offline_say(turn, "No: the %s is NOT safe for someone with a %s allergy, "
+				    "because it contains %s (its allergens: ", name,
+				    q->allergen_words, found);
+		else
+			offline_say(turn, "Yes: the %s contains %s, so it is NOT safe for someone "
+				    "with a %s allergy (its allergens: ", name, found,
+				    q->allergen_words);
 		say_strings(turn, json_object_get(dish, "allergens"), "");
 		offline_say(turn, ").");
-		if (!verified)
-			offline_say(turn, " Its allergen list has not been verified yet, so please "
-				    "also check with our staff.");
 		return;
 	}
 	if (!q->allergen_known) {
@@ -102,15 +111,16 @@ static void say_allergen_answer(struct offline_turn *turn, const json_t *dish,
 		return;
 	}
 	if (!verified) {
-		offline_say(turn, "%s is not in the allergen list of the %s, but that list has "
-			    "not been verified yet, so I can't be sure. Please ask our staff, who "
-			    "can check with the kitchen.", q->allergen_words, name);
+		offline_say(turn, "The kitchen has not confirmed the allergen list of the %s yet, "
+			    "so I can't tell you whether it is safe with a %s allergy. Please ask "
+			    "our staff, who can check with the kitchen.", name, q->allergen_words);
 		return;
 	}
-	offline_say(turn, "No: the allergen list of the %s (", name);
-	say_strings(turn, json_object_get(dish, "allergens"), "empty");
-	offline_say(turn, ") does not include %s. If your allergy is severe, please tell our "
-		    "staff when you order.", q->allergen_words);
+	offline_say(turn, "%s (%s) is not listed among the allergens of the %s (", q->allergen_words,
+		    q->allergen, name);
+	say_strings(turn, json_object_get(dish, "allergens"), "none");
+	offline_say(turn, "), but cross-contamination in the kitchen is possible, so please "
+		    "tell our staff about your allergy when you order.");
 }
 
 static int say_dish_answer(struct offline_turn *turn, const json_t *match,
@@ -248,6 +258,8 @@ static int answer_menu(struct offline_turn *turn, bool only_if_named)
 		json_decref(all);
 		return 0;
 	}
+	if (q.foreign)
+		offline_say(turn, "I can only reply in English. ");
 	if (q.dish)
 		rc = say_dish_answer(turn, q.dish, &q);
 	else if (q.tag_count || q.category[0] || q.max_price[0] || q.order || q.text[0])

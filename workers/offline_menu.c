@@ -100,16 +100,58 @@ const char *menu_tag_words(const char *tag)
 	return tag;
 }
 
+/* Diet words in French, Spanish and Italian, read so that a guest who asks
+ * in those languages gets an answer (in English). */
+static const struct tag_words foreign_tag_table[] = {
+	{ "vegan", "vegan", { "végan", "végane", "végétalien", "vegano", "vegana", NULL } },
+	{ "vegetarian", "vegetarian", { "végétarien", "végétarienne", "vegetariano",
+					"vegetariana", NULL } },
+	{ "gluten_free", "gluten-free", { "sans gluten", "sin gluten", "senza glutine", NULL } },
+};
+
+static void add_tag(struct menu_query *q, const char *tag)
+{
+	for (int i = 0; i < q->tag_count; i++) {
+		if (strcmp(q->tags[i], tag) == 0)
+			return;
+	}
+	if (q->tag_count < MENU_TAGS_MAX)
+		q->tags[q->tag_count++] = tag;
+}
+
 static void read_tags(const struct words *w, struct menu_query *q)
 {
 	for (size_t k = 0; k < sizeof(tag_table) / sizeof(tag_table[0]); k++) {
 		for (int p = 0; tag_table[k].phrases[p]; p++) {
-			if (has_phrase(w, tag_table[k].phrases[p]) && q->tag_count < MENU_TAGS_MAX) {
-				q->tags[q->tag_count++] = tag_table[k].tag;
+			if (has_phrase(w, tag_table[k].phrases[p])) {
+				add_tag(q, tag_table[k].tag);
 				break;
 			}
 		}
 	}
+	for (size_t k = 0; k < sizeof(foreign_tag_table) / sizeof(foreign_tag_table[0]); k++) {
+		for (int p = 0; foreign_tag_table[k].phrases[p]; p++) {
+			if (has_phrase(w, foreign_tag_table[k].phrases[p])) {
+				add_tag(q, foreign_tag_table[k].tag);
+				q->foreign = true;
+				break;
+			}
+		}
+	}
+}
+
+/* Returns true when the message asks whether something is safe or suitable
+ * for an allergy, rather than only what it contains. */
+static bool asks_about_safety(const struct words *w)
+{
+	static const char *const words[] = { "safe", "suitable", "okay", "ok", "allergy",
+					     "allergic", "allergies", NULL };
+
+	for (int k = 0; words[k]; k++) {
+		if (find_word(w, words[k]) >= 0)
+			return true;
+	}
+	return has_phrase(w, "can i eat") || has_phrase(w, "can i have");
 }
 
 struct category_words {
@@ -192,38 +234,53 @@ static void read_price(const char *message, const struct words *w, struct menu_q
 }
 
 struct allergen_group {
-	const char *group;
-	const char *const words[10];
+	const char *names[3];         /* the EU allergen names dishes list, NULL-terminated */
+	const char *const words[10];  /* everyday words for the group */
 };
 
-/* The allergen groups that dishes' allergen lists cover (the EU's 14). */
+/* The EU's 14 allergen groups under the names dishes' allergen lists use,
+ * and the everyday words guests use for them. "Shellfish" covers two
+ * groups, crustaceans and molluscs. */
 static const struct allergen_group allergen_table[] = {
-	{ "peanut", { "peanut", NULL } },
-	{ "nut", { "nut", "almond", "hazelnut", "walnut", "cashew", "pistachio", "pecan",
-		   "tree nut", NULL } },
-	{ "gluten", { "gluten", "wheat", "barley", "rye", NULL } },
-	{ "milk", { "milk", "dairy", "lactose", NULL } },
-	{ "egg", { "egg", NULL } },
-	{ "fish", { "fish", NULL } },
-	{ "crustacean", { "crustacean", "shellfish", "shrimp", "prawn", "crab", "lobster", NULL } },
-	{ "mollusc", { "mollusc", "mollusk", "mussel", "oyster", "clam", "squid", NULL } },
-	{ "soy", { "soy", "soya", "soybean", NULL } },
-	{ "sesame", { "sesame", NULL } },
-	{ "celery", { "celery", NULL } },
-	{ "mustard", { "mustard", NULL } },
-	{ "sulphite", { "sulphite", "sulfite", NULL } },
-	{ "lupin", { "lupin", NULL } },
+	{ { "peanuts", NULL }, { "peanut", "groundnut", NULL } },
+	{ { "nuts", NULL }, { "nut", "tree nut", "almond", "hazelnut", "walnut", "cashew",
+			     "pistachio", "pecan", NULL } },
+	{ { "gluten", NULL }, { "gluten", "wheat", "barley", "rye", NULL } },
+	{ { "milk", NULL }, { "milk", "dairy", "lactose", NULL } },
+	{ { "eggs", NULL }, { "egg", NULL } },
+	{ { "fish", NULL }, { "fish", NULL } },
+	{ { "crustaceans", "molluscs", NULL }, { "shellfish", "seafood", NULL } },
+	{ { "crustaceans", NULL }, { "crustacean", "shrimp", "prawn", "crab", "lobster", NULL } },
+	{ { "molluscs", NULL }, { "mollusc", "mollusk", "mussel", "oyster", "clam", "squid",
+				 "scallop", NULL } },
+	{ { "soybeans", NULL }, { "soy", "soya", "soybean", NULL } },
+	{ { "sesame", NULL }, { "sesame", NULL } },
+	{ { "celery", NULL }, { "celery", NULL } },
+	{ { "mustard", NULL }, { "mustard", NULL } },
+	{ { "sulphites", NULL }, { "sulphite", "sulfite", NULL } },
+	{ { "lupin", NULL }, { "lupin", NULL } },
 };
 
-static const char *allergen_group_of(const char *word)
+static const struct allergen_group *allergen_group_of(const char *word)
 {
 	for (size_t k = 0; k < sizeof(allergen_table) / sizeof(allergen_table[0]); k++) {
 		for (int i = 0; allergen_table[k].words[i]; i++) {
 			if (same_word(word, allergen_table[k].words[i]))
-				return allergen_table[k].group;
+				return &allergen_table[k];
 		}
 	}
 	return NULL;
+}
+
+/* Writes the group's EU names joined by "and" ("crustaceans and molluscs"). */
+static void join_names(const char *const *names, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; names[i] && used < size; i++)
+		used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? " and " : "",
+					 names[i]);
 }
 
 /* Reads the allergen a question asks about: a known allergen word, or the
@@ -236,10 +293,11 @@ static void read_allergen(const struct words *w, struct menu_query *q)
 	bool asks = false;
 
 	for (int i = 0; i < w->count; i++) {
-		const char *group = allergen_group_of(w->word[i]);
+		const struct allergen_group *group = allergen_group_of(w->word[i]);
 		if (group && !(i + 1 < w->count && strcmp(w->word[i + 1], "free") == 0)) {
-			snprintf(q->allergen, sizeof(q->allergen), "%s", group);
+			join_names(group->names, q->allergen, sizeof(q->allergen));
 			snprintf(q->allergen_words, sizeof(q->allergen_words), "%s", w->word[i]);
+			q->allergen_names = group->names;
 			q->allergen_known = true;
 			return;
 		}
@@ -278,15 +336,35 @@ static const char *const stop_words[] = {
 	"sauce", NULL
 };
 
+/* Three-letter words too common to tell dishes apart; other three-letter
+ * words count, so "coq au vin" finds the Coq au vin. */
+static const char *const short_stop_words[] = {
+	"the", "and", "for", "you", "any", "are", "can", "get", "eat", "has", "how", "its",
+	"not", "our", "one", "all", "too", "was", "who", "why", "yes", "but", "off", "own",
+	"may", "new", "now", "let", "put", "say", "she", "him", "her", "his", "use", "did",
+	"got", "had", "try", "two", "ask", "per", "out", "see", "way", "day", "with", NULL
+};
+
 static bool is_stop_word(const char *word)
 {
-	if (strlen(word) < 4)
+	if (strlen(word) < 3)
 		return true;
+	for (int k = 0; short_stop_words[k]; k++) {
+		if (strcmp(short_stop_words[k], word) == 0)
+			return true;
+	}
 	for (int k = 0; stop_words[k]; k++) {
 		if (strcmp(stop_words[k], word) == 0)
 			return true;
 	}
 	return false;
+}
+
+/* Returns true for a word worth a text search of the menu: longer words
+ * only, because short ones match inside too many descriptions. */
+static bool is_search_word(const char *word)
+{
+	return strlen(word) >= 4 && !is_stop_word(word);
 }
 
 /* Counts the significant words of the dish's name that the message has. */
@@ -359,36 +437,45 @@ void menu_read_query(const char *message, const json_t *menu, struct menu_query 
 	read_category(&w, menu, q);
 	read_price(message, &w, q);
 	read_allergen(&w, q);
+	q->asks_safe = asks_about_safety(&w);
 	read_dish(&w, menu, q);
 
 	if (q->dish || q->tag_count || q->category[0] || q->allergen[0])
 		return;
 	for (int i = 0; i < w.count; i++) {
-		if (!is_stop_word(w.word[i]) && menu_mentions(menu, w.word[i])) {
+		if (is_search_word(w.word[i]) && menu_mentions(menu, w.word[i])) {
 			snprintf(q->text, sizeof(q->text), "%s", w.word[i]);
 			return;
 		}
 	}
 }
 
-int menu_dish_has_allergen(const json_t *dish, const char *group)
+int menu_dish_has_allergen(const json_t *dish, const char *name)
 {
 	size_t index;
 	json_t *value;
 
 	json_array_foreach(json_object_get(dish, "allergens"), index, value) {
 		const char *allergen = json_string_value(value);
-		struct words aw;
-		if (!allergen)
-			continue;
-		split_words(allergen, &aw);
-		for (int i = 0; i < aw.count; i++) {
-			const char *listed = allergen_group_of(aw.word[i]);
-			if ((listed && strcmp(listed, group) == 0) || same_word(aw.word[i], group))
-				return 1;
-		}
+		if (allergen && same_word(allergen, name))
+			return 1;
 	}
 	return 0;
+}
+
+int menu_dish_listed_allergens(const json_t *dish, const struct menu_query *q, char *buf,
+			       size_t size)
+{
+	const char *found[3] = { NULL };
+	int count = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; q->allergen_names && q->allergen_names[i] && count < 2; i++) {
+		if (menu_dish_has_allergen(dish, q->allergen_names[i]))
+			found[count++] = q->allergen_names[i];
+	}
+	join_names(found, buf, size);
+	return count;
 }
 
 static double price_of(const json_t *dish)
@@ -441,7 +528,8 @@ void menu_say_without_allergen(struct offline_turn *turn, const json_t *menu,
 			unverified++;
 			continue;
 		}
-		if (menu_dish_has_allergen(dish, q->allergen))
+		char found[48];
+		if (menu_dish_listed_allergens(dish, q, found, sizeof(found)) > 0)
 			continue;
 		const char *name = json_string_value(json_object_get(dish, "name"));
 		if (listed < SAFE_DISHES_LISTED) {
@@ -466,25 +554,66 @@ void menu_say_without_allergen(struct offline_turn *turn, const json_t *menu,
 	offline_say(turn, " Please tell our staff about your allergy when you order.");
 }
 
+/* Returns the EU allergen a "free of" tag is about, or NULL. */
+static const char *tag_allergen(const char *tag)
+{
+	if (strcmp(tag, "gluten_free") == 0)
+		return "gluten";
+	if (strcmp(tag, "dairy_free") == 0)
+		return "milk";
+	if (strcmp(tag, "nut_free") == 0)
+		return "nuts";
+	return NULL;
+}
+
+static bool dish_has_tag(const json_t *dish, const char *wanted)
+{
+	size_t index;
+	json_t *value;
+
+	json_array_foreach(json_object_get(dish, "tags"), index, value) {
+		const char *tag = json_string_value(value);
+		if (tag && strcmp(tag, wanted) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Adds what the dish's allergen list says about the tag's allergen. */
+static void say_tag_allergen(struct offline_turn *turn, const json_t *dish, const char *tag,
+			     bool has)
+{
+	const char *allergen = tag_allergen(tag);
+	bool verified = json_is_true(json_object_get(dish, "allergens_verified"));
+
+	if (!allergen)
+		return;
+	if (menu_dish_has_allergen(dish, allergen))
+		offline_say(turn, " Its allergen list includes %s.", allergen);
+	else if (!verified)
+		offline_say(turn, " %s is not in its allergen list, but the kitchen has not "
+			    "confirmed that list yet, so please ask our staff.", allergen);
+	else if (!has)
+		offline_say(turn, " %s is not among its listed allergens, but cross-contamination "
+			    "is possible, so please ask our staff.", allergen);
+	else
+		offline_say(turn, " If you have an allergy, please tell our staff when you "
+			    "order.");
+}
+
 void menu_say_tag_answer(struct offline_turn *turn, const json_t *dish,
 			 const struct menu_query *q)
 {
 	const char *name = json_string_value(json_object_get(dish, "name"));
-	const json_t *tags = json_object_get(dish, "tags");
 
 	for (int i = 0; i < q->tag_count; i++) {
-		bool has = false;
-		size_t index;
-		json_t *value;
-
-		json_array_foreach(tags, index, value) {
-			const char *tag = json_string_value(value);
-			has = has || (tag && strcmp(tag, q->tags[i]) == 0);
-		}
+		bool has = dish_has_tag(dish, q->tags[i]);
 		const char *lead = has ? "Yes," : "No,";
+
 		if (i > 0)
-			lead = " And";
-		offline_say(turn, "%s the %s is %s%s.", lead, name ? name : "dish",
+			offline_say(turn, " And");
+		offline_say(turn, "%s the %s is %s%s.", i > 0 ? "" : lead, name ? name : "dish",
 			    has ? "" : "not marked ", menu_tag_words(q->tags[i]));
+		say_tag_allergen(turn, dish, q->tags[i], has);
 	}
 }

@@ -19,8 +19,12 @@ struct menu_query {
 	char category[32];        /* a category name the menu uses, or "" */
 	char max_price[16];       /* "15.00", or "" */
 	int order;                /* -1 cheapest first, 1 most expensive first, 0 as listed */
-	char allergen[24];        /* the allergen group asked about ("nuts"), or "" */
+	char allergen[48];        /* the EU allergen names asked about ("crustaceans and
+	                           * molluscs"), or the guest's word when unknown, or "" */
+	const char *const *allergen_names;  /* the EU names, NULL-terminated, or NULL */
 	char allergen_words[32];  /* the guest's word for it ("almonds", "garlic") */
+	bool asks_safe;           /* "is it safe for...", "ok for my allergy" */
+	bool foreign;             /* a diet was named in French or Spanish */
 	bool allergen_known;      /* the group is one that dishes' allergen lists cover */
 	const json_t *dish;       /* the one dish the message names (borrowed), or NULL */
 	char text[48];            /* an ingredient to search for, or "" */
@@ -29,8 +33,14 @@ struct menu_query {
 /* Reads the message against menu (the "items" array of search_menu). */
 void menu_read_query(const char *message, const json_t *menu, struct menu_query *q);
 
-/* Returns 1 when the dish's allergen list names the group, 0 when not. */
-int menu_dish_has_allergen(const json_t *dish, const char *group);
+/* Returns 1 when the dish's allergen list names the EU allergen ("milk",
+ * "crustaceans"; a missing plural "s" is ignored), 0 when not. */
+int menu_dish_has_allergen(const json_t *dish, const char *name);
+
+/* Writes the allergens of q's group that the dish lists ("crustaceans and
+ * molluscs") into buf and returns how many there are (0 when none). */
+int menu_dish_listed_allergens(const json_t *dish, const struct menu_query *q, char *buf,
+			       size_t size);
 
 /* Returns the guest-facing words for an API tag ("gluten_free" gives
  * "gluten-free"). */

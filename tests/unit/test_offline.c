@@ -28,7 +28,14 @@ static const char menu_json[] =
 	"\"allergens\":[\"milk\",\"eggs\",\"gluten\",\"nuts\"],\"allergens_verified\":true},"
 	"{\"id\":5,\"name\":\"Sorbet Trio\",\"description\":\"Lemon, raspberry, mango\","
 	"\"category\":\"dessert\",\"price\":\"6.50\",\"currency\":\"EUR\","
-	"\"tags\":[\"vegan\",\"gluten_free\"],\"allergens\":[],\"allergens_verified\":true}"
+	"\"tags\":[\"vegan\",\"gluten_free\"],\"allergens\":[],\"allergens_verified\":true},"
+	"{\"id\":6,\"name\":\"Bouillabaisse\",\"description\":\"Fish stew, rouille\","
+	"\"category\":\"main\",\"price\":\"29.00\",\"currency\":\"EUR\",\"tags\":[\"dairy_free\"],"
+	"\"allergens\":[\"fish\",\"molluscs\",\"crustaceans\",\"eggs\",\"gluten\"],"
+	"\"allergens_verified\":true},"
+	"{\"id\":7,\"name\":\"Coq au vin\",\"description\":\"Chicken braised in red wine\","
+	"\"category\":\"main\",\"price\":\"21.00\",\"currency\":\"EUR\",\"tags\":[],"
+	"\"allergens\":[\"sulphites\",\"celery\"],\"allergens_verified\":false}"
 	"]";
 
 static int cancelled;
@@ -358,7 +365,7 @@ TEST(offline_allergen_answers)
 
 	chat_start(&chat);
 	const char *text = say(&chat, AGENT_FOOD, "does the risotto contain nuts?");
-	CHECK(strstr(text, "not been verified") != NULL);
+	CHECK(strstr(text, "not confirmed") != NULL);
 	CHECK(strstr(text, "staff") != NULL);
 	CHECK(tool_ran(&chat, "get_dish", true));
 
@@ -369,8 +376,48 @@ TEST(offline_allergen_answers)
 	CHECK(strstr(text, "does not cover garlic") != NULL);
 
 	text = say(&chat, AGENT_FOOD, "is there any gluten in the burrata salad?");
-	CHECK(strstr(text, "No:") != NULL);
+	CHECK(strstr(text, "not listed") != NULL);
+	CHECK(strstr(text, "cross-contamination") != NULL);
 	chat_end(&chat);
+}
+
+/* Each allergy question names a dish and must be answered from that dish's
+ * allergen list: "contains" names the listed allergens, "safe" never
+ * appears without "NOT", and an unverified list sends the guest to staff. */
+TEST(offline_allergy_safety_answers)
+{
+	static const struct {
+		const char *question;
+		const char *expected;    /* must appear */
+		const char *forbidden;   /* must not appear, or NULL */
+	} cases[] = {
+		{ "Is the bouillabaisse safe for someone with a shellfish allergy?",
+		  "NOT safe", "Yes" },
+		{ "Is the bouillabaisse safe for someone with a shellfish allergy?",
+		  "crustaceans and molluscs", NULL },
+		{ "I'm allergic to eggs, can I eat the bouillabaisse?", "contains eggs", "Yes" },
+		{ "does the bouillabaisse contain prawns?", "contains crustaceans", NULL },
+		{ "is the hummus ok for a peanut allergy?", "not listed", "NOT safe" },
+		{ "is the hummus ok for a peanut allergy?", "cross-contamination", NULL },
+		{ "is the hummus ok with a dairy allergy?", "(milk)", NULL },
+		{ "is the chocolate tart safe with a tree nut allergy?", "contains nuts", NULL },
+		{ "is the tart ok for someone with a soy allergy?", "soybeans", NULL },
+		{ "is the coq au vin safe for a shellfish allergy?", "not confirmed", "NOT safe" },
+		{ "is the coq au vin safe for a shellfish allergy?", "staff", NULL },
+		{ "is the hummus safe for a wheat allergy?", "contains gluten", NULL },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct chat chat;
+
+		chat_start(&chat);
+		const char *text = say(&chat, AGENT_FOOD, cases[k].question);
+		if (!strstr(text, cases[k].expected))
+			printf("  case %zu: %s\n    -> %s\n", k, cases[k].question, text);
+		CHECK(strstr(text, cases[k].expected) != NULL);
+		CHECK(!cases[k].forbidden || strstr(text, cases[k].forbidden) == NULL);
+		chat_end(&chat);
+	}
 }
 
 TEST(offline_price_questions)
@@ -439,4 +486,59 @@ TEST(offline_state_records_agent)
 	say(&chat, AGENT_FOOD, "thanks");
 	CHECK_STR(json_string_value(json_object_get(chat.state, "agent")), "food");
 	chat_end(&chat);
+}
+
+/* A yes/no diet question about a named dish answers about that dish, with
+ * what its allergen list says about the tag's allergen. */
+TEST(offline_dish_diet_answers)
+{
+	static const struct {
+		const char *question;
+		const char *expected;
+	} cases[] = {
+		{ "Is the coq au vin gluten free?", "No, the Coq au vin is not marked gluten-free" },
+		{ "Is the coq au vin gluten free?", "not confirmed" },
+		{ "is the burrata salad gluten-free?", "Yes, the Burrata Salad is gluten-free" },
+		{ "is the bouillabaisse gluten free?", "allergen list includes gluten" },
+		{ "is the sorbet trio vegan?", "Yes, the Sorbet Trio is vegan" },
+		{ "Is the chocolate tart dairy free?", "includes milk" },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct chat chat;
+
+		chat_start(&chat);
+		const char *text = say(&chat, AGENT_FOOD, cases[k].question);
+		if (!strstr(text, cases[k].expected))
+			printf("  case %zu: %s\n    -> %s\n", k, cases[k].question, text);
+		CHECK(strstr(text, cases[k].expected) != NULL);
+		CHECK(strstr(text, "Hummus") == NULL);
+		chat_end(&chat);
+	}
+}
+
+TEST(offline_menu_words_in_french_and_spanish)
+{
+	static const struct {
+		const char *question;
+		const char *expected;
+		const char *forbidden;
+	} cases[] = {
+		{ "Est-ce que vous avez des plats végétariens ?", "Burrata Salad", "Coq" },
+		{ "¿Tienen platos veganos?", "Sorbet Trio", "Burrata" },
+		{ "¿Tienen platos veganos?", "English", NULL },
+		{ "Avez-vous des desserts sans gluten ?", "Sorbet Trio", "Chocolate" },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct chat chat;
+
+		chat_start(&chat);
+		const char *text = say(&chat, AGENT_FOOD, cases[k].question);
+		if (!strstr(text, cases[k].expected))
+			printf("  case %zu: %s\n    -> %s\n", k, cases[k].question, text);
+		CHECK(strstr(text, cases[k].expected) != NULL);
+		CHECK(!cases[k].forbidden || strstr(text, cases[k].forbidden) == NULL);
+		chat_end(&chat);
+	}
 }
