@@ -265,8 +265,14 @@ void nlu_read(const char *message, time_t now, struct nlu_result *out)
 
 	nlu_take_phone(message, t, out->phone, sizeof(out->phone));
 	nlu_take_code(message, t, out->code);
-	if (out->code[0])
+	/* A code asks about an existing booking ("find booking PGPT9S35B",
+	 * "what's the booking for code 8P84XUVM4?") unless the guest asks for
+	 * a new or another one. */
+	if (out->code[0]) {
 		out->intents |= NLU_INTENT_FIND;
+		if (!nlu_has_phrase(t, "new") && !nlu_has_phrase(t, "another"))
+			out->intents &= ~(unsigned)NLU_INTENT_BOOK;
+	}
 	if (out->code[0] && (nlu_has_phrase(t, "cancel") || nlu_has_phrase(t, "cancelled")))
 		out->intents |= NLU_INTENT_CANCEL;
 	nlu_take_time(t, out->time);

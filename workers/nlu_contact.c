@@ -259,6 +259,48 @@ static int name_before_phone(const struct nlu_tokens *t, int *first)
 	return end;
 }
 
+/* Capitalized words that follow "for" in booking requests without being a
+ * name: "for New Year's Eve", "for Christmas Day". */
+static bool is_calendar_word(const struct nlu_token *tok)
+{
+	static const char *const words[] = {
+		"christmas", "easter", "new", "valentine's", "valentines", "eve", "day",
+		"mother's", "father's", "dinner", "lunch", "brunch", "breakfast", NULL
+	};
+
+	if (nlu_weekday_word(tok->text) >= 0 || nlu_month_word(tok->text) > 0)
+		return true;
+	for (int k = 0; words[k]; k++) {
+		if (strcmp(tok->text, words[k]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Reads "a table for Jean Dupont": after "for", only two or more
+ * capitalized words that are not days or holidays count as a name, because
+ * "for" usually leads a count or a day. Returns the last token of the name
+ * and sets *first, or returns -1. */
+static int name_after_for(const struct nlu_tokens *t, int *first)
+{
+	for (int i = 0; i + 2 < t->count; i++) {
+		if (!nlu_is(t, i, "for"))
+			continue;
+		int last = name_words_from(t, i + 1, true);
+		if (last < i + 2)
+			continue;
+		bool all_capitalized = true;
+		for (int k = i + 1; k <= last; k++)
+			all_capitalized = all_capitalized && t->token[k].capitalized &&
+					  !is_calendar_word(&t->token[k]);
+		if (all_capitalized) {
+			*first = i + 1;
+			return last;
+		}
+	}
+	return -1;
+}
+
 bool nlu_take_name(const char *message, struct nlu_tokens *t, char *name, size_t size)
 {
 	static const char *const plain_leads[] = {
@@ -266,7 +308,7 @@ bool nlu_take_name(const char *message, struct nlu_tokens *t, char *name, size_t
 		"under the name of", "in the name of", "call me", "my name", NULL
 	};
 	static const char *const capital_leads[] = {
-		"i'm", "i am", "this is", "it's", "under", "it is", "im", NULL
+		"i'm", "i am", "this is", "it's", "under", "it is", "im", "name", NULL
 	};
 
 	for (int i = 0; i < t->count; i++) {
@@ -280,8 +322,11 @@ bool nlu_take_name(const char *message, struct nlu_tokens *t, char *name, size_t
 			}
 		}
 		for (int l = 0; capital_leads[l] && last < 0; l++) {
-			if (nlu_phrase_at(t, i, capital_leads[l], &next))
+			if (nlu_phrase_at(t, i, capital_leads[l], &next)) {
+				if (nlu_is(t, next, ":"))
+					next++;
 				last = name_words_from(t, next, true);
+			}
 		}
 		if (last >= 0) {
 			copy_name(message, t, next, last, name, size);
@@ -290,7 +335,9 @@ bool nlu_take_name(const char *message, struct nlu_tokens *t, char *name, size_t
 		}
 	}
 
-	int first, last = name_before_phone(t, &first);
+	int first, last = name_after_for(t, &first);
+	if (last < 0)
+		last = name_before_phone(t, &first);
 	if (last >= 0) {
 		copy_name(message, t, first, last, name, size);
 		nlu_use(t, first, last);

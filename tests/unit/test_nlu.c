@@ -455,3 +455,53 @@ TEST(nlu_long_message_is_safe)
 	struct nlu_result r = read_at_now(message);
 	CHECK(r.party_size >= 0);
 }
+
+TEST(nlu_name_and_phone_with_request)
+{
+	static const struct {
+		const char *message;
+		const char *name;
+		const char *phone;
+	} cases[] = {
+		{ "Can I book a table for 2 tomorrow at 19:30? Name Jean Dupont, phone "
+		  "+33 6 98 76 54 32", "Jean Dupont", "+33698765432" },
+		{ "table for 2 at 8pm, name: Marie Curie, 06 11 22 33 44", "Marie Curie",
+		  "0611223344" },
+		{ "book under Dupont for 4 tomorrow", "Dupont", "" },
+		{ "a table for Jean Dupont tomorrow at 8, phone 0611111111", "Jean Dupont",
+		  "0611111111" },
+		{ "a table for Friday at 8", "", "" },
+		{ "a table for Christmas Eve", "", "" },
+		{ "a table for New Year's Eve", "", "" },
+		{ "a table for two people", "", "" },
+	};
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		struct nlu_result r = read_at_now(cases[i].message);
+		if (strcmp(r.name, cases[i].name) != 0)
+			test_fail(__FILE__, __LINE__, "name of \"%s\" is \"%s\", expected \"%s\"",
+				  cases[i].message, r.name, cases[i].name);
+		if (strcmp(r.phone, cases[i].phone) != 0)
+			test_fail(__FILE__, __LINE__, "phone of \"%s\" is \"%s\", expected \"%s\"",
+				  cases[i].message, r.phone, cases[i].phone);
+	}
+}
+
+TEST(nlu_code_asks_for_existing_booking)
+{
+	static const char *const messages[] = {
+		"find booking PGPT9S35B phone 0611111111",
+		"what's the booking for code 8P84XUVM4?",
+		"check booking pgpt9s35b",
+		"my booking 8P84XUVM4",
+	};
+
+	for (size_t i = 0; i < COUNT(messages); i++) {
+		struct nlu_result r = read_at_now(messages[i]);
+		if (!(r.intents & NLU_INTENT_FIND) || (r.intents & NLU_INTENT_BOOK))
+			test_fail(__FILE__, __LINE__, "\"%s\" has intents %#x, expected find only",
+				  messages[i], r.intents);
+		if (strlen(r.code) != NLU_CODE_LENGTH)
+			test_fail(__FILE__, __LINE__, "\"%s\" has code \"%s\"", messages[i], r.code);
+	}
+}

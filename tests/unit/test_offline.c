@@ -542,3 +542,41 @@ TEST(offline_menu_words_in_french_and_spanish)
 		chat_end(&chat);
 	}
 }
+
+TEST(offline_booking_takes_name_and_phone_given_upfront)
+{
+	struct chat chat;
+
+	chat_start(&chat);
+	const char *text = say(&chat, AGENT_BOOKING, "Can I book a table for 2 tomorrow at 19:30? "
+			       "Name Ann Smith, phone +33 6 12 34 56 78");
+	CHECK(strstr(text, CODE) != NULL);
+	CHECK(strstr(text, "What name") == NULL);
+	CHECK(tool_ran(&chat, "create_reservation", true));
+	chat_end(&chat);
+}
+
+TEST(offline_code_in_message_finds_booking)
+{
+	static const char *const messages[] = {
+		"find booking " CODE " phone +33 6 12 34 56 78",
+		"what's the booking for code " CODE "? my phone is 06 12 34 56 78",
+	};
+
+	for (size_t k = 0; k < sizeof(messages) / sizeof(messages[0]); k++) {
+		struct chat chat;
+
+		chat_start(&chat);
+		const char *text = say(&chat, AGENT_BOOKING, messages[k]);
+		CHECK(strstr(text, "how many") == NULL);
+		CHECK(tool_ran(&chat, "find_reservation", k == 0));
+		chat_end(&chat);
+	}
+
+	struct chat chat;
+	chat_start(&chat);
+	const char *text = say(&chat, AGENT_BOOKING, "what's the booking for code " CODE "?");
+	CHECK(strstr(text, "phone") != NULL);
+	CHECK(strstr(text, "how many") == NULL);
+	chat_end(&chat);
+}
