@@ -204,6 +204,19 @@ static void new_idempotency_key(json_t *state)
 	json_object_set_new(state, "booking_key", json_string(hex));
 }
 
+/* Tells the guest that the booking made earlier in this session still
+ * stands beside the new one, so two bookings never exist unnoticed. */
+static void say_other_booking_kept(struct offline_turn *turn)
+{
+	const json_t *booked = json_object_get(turn->state, "booked");
+	const char *code = json_string_value(json_object_get(booked, "code"));
+
+	offline_say(turn, "Your earlier booking %s (", code ? code : "");
+	offline_say_reservation(turn, booked);
+	offline_say(turn, ") still stands as well; ask me to cancel it if you no longer need "
+		    "it. ");
+}
+
 /* Creates the reservation from a complete, available draft. */
 static int create_booking(struct offline_turn *turn, json_t *draft)
 {
@@ -222,7 +235,10 @@ static int create_booking(struct offline_turn *turn, json_t *draft)
 	json_t *result = offline_call(turn, "create_reservation", args, &status);
 	if (status == 200 || status == 201) {
 		offline_say_booked(turn, result);
+		if (json_is_object(json_object_get(turn->state, "booked")))
+			say_other_booking_kept(turn);
 		json_object_set(turn->state, "booked_code", json_object_get(result, "code"));
+		json_object_set_new(turn->state, "booked", json_deep_copy(result));
 		turn->out->reservation = result;
 		json_object_del(draft, "party_size");
 		json_object_del(draft, "date");
@@ -251,6 +267,7 @@ void offline_say_pending_question(struct offline_turn *turn)
 		{ "name", "what name should I put the booking under?" },
 		{ "phone", "what phone number should I note?" },
 		{ "code", "what is your booking code?" },
+		{ "confirm", "shall I go ahead (yes or no)?" },
 	};
 	const char *asked = offline_state_str(turn->state, "asked");
 
@@ -357,15 +374,153 @@ static bool wants_booking_help(const struct offline_turn *turn, bool details)
 	       (turn->nlu.intents & (NLU_INTENT_BOOK | NLU_INTENT_FIND | NLU_INTENT_CANCEL));
 }
 
+/* Handles "no" to a pending yes/no question (cancel a booking, or cancel
+ * and book again). Returns true when the turn is answered. */
+static bool answer_declined(struct offline_turn *turn)
+{
+	const char *code = offline_state_str(turn->state, "confirm_cancel");
+	bool rebook = json_is_true(json_object_get(turn->state, "confirm_rebook"));
+
+	if ((!code && !rebook) || turn->nlu.answer != NLU_ANSWER_NO)
+		return false;
+	if (!code)
+		code = offline_state_str(turn->state, "booked_code");
+	offline_say(turn, "All right, booking %s stays as it is. Is there anything else I can "
+		    "do for you?", code ? code : "");
+	json_object_del(turn->state, "confirm_cancel");
+	json_object_del(turn->state, "confirm_rebook");
+	json_object_del(turn->state, "task");
+	json_object_del(turn->state, "asked");
+	return true;
+}
+
+/* Copies the party, day and time of the booking made in this session into
+ * the draft, so a correction ("make it 5 people") changes only what the
+ * guest named. */
+static void draft_from_booked(json_t *draft, const json_t *booked)
+{
+	const char *starts_at = json_string_value(json_object_get(booked, "starts_at"));
+	char date[NLU_DATE_SIZE], time[NLU_TIME_SIZE];
+
+	json_object_set(draft, "party_size", json_object_get(booked, "party_size"));
+	if (!starts_at || strlen(starts_at) < 16)
+		return;
+	snprintf(date, sizeof(date), "%.10s", starts_at);
+	snprintf(time, sizeof(time), "%.5s", starts_at + 11);
+	json_object_set_new(draft, "date", json_string(date));
+	json_object_set_new(draft, "time", json_string(time));
+}
+
+/* Answers a change to the booking made in this session: the booking stays
+ * unchanged until the guest agrees to cancel it and book again. */
+static int offer_rebooking(struct offline_turn *turn, json_t *draft)
+{
+	const json_t *booked = json_object_get(turn->state, "booked");
+	const char *code = json_string_value(json_object_get(booked, "code"));
+
+	offline_say(turn, "Your booking %s (", code ? code : "");
+	offline_say_reservation(turn, booked);
+	offline_say(turn, ") is unchanged: I can't change a booking, but I can cancel it and "
+		    "book ");
+	say_draft(turn, draft);
+	offline_say(turn, " instead. Shall I do that (yes or no)?");
+	json_object_set_new(turn->state, "confirm_rebook", json_true());
+	json_object_set_new(turn->state, "asked", json_string("confirm"));
+	json_object_del(turn->state, "task");
+	return 0;
+}
+
+/* Cancels the session's booking and books the corrected draft. */
+static int rebook(struct offline_turn *turn, json_t *draft)
+{
+	const char *code = offline_state_str(turn->state, "booked_code");
+	const char *phone = draft_str(draft, "phone");
+	int status;
+
+	json_object_del(turn->state, "confirm_rebook");
+	json_object_del(turn->state, "asked");
+	if (!code || !phone) {
+		offline_say(turn, "Sorry, I no longer have the booking's code and phone number, so "
+			    "I can't cancel it here. Please call the restaurant.");
+		return 0;
+	}
+	json_t *args = json_pack("{s:s,s:s}", "code", code, "phone", phone);
+	json_t *result = offline_call(turn, "cancel_reservation", args, &status);
+	if (status != 200) {
+		json_decref(result);
+		offline_say(turn, "Sorry, I couldn't cancel booking %s, so it is unchanged. Please "
+			    "try again in a moment or call the restaurant.", code);
+		return status >= 500 ? -1 : 0;
+	}
+	json_decref(result);
+	offline_say(turn, "Booking %s is cancelled. ", code);
+	json_object_del(turn->state, "booked");
+	json_object_del(turn->state, "booked_code");
+	json_object_set_new(turn->state, "task", json_string("book"));
+	forget_check(turn->state);
+	return next_step(turn, draft);
+}
+
+/* Returns true when the message changes the booking already made in this
+ * session rather than asking for another one. */
+static bool changes_booked(const struct offline_turn *turn)
+{
+	const struct nlu_result *r = &turn->nlu;
+
+	if (!json_is_object(json_object_get(turn->state, "booked")) ||
+	    offline_state_str(turn->state, "task"))
+		return false;
+	if (!(r->party_size || r->date[0] || r->time[0] || r->number > 0))
+		return false;
+	if (r->intents & (NLU_INTENT_FIND | NLU_INTENT_CANCEL))
+		return false;
+	return (r->intents & NLU_INTENT_CHANGE) || !(r->intents & NLU_INTENT_BOOK);
+}
+
+/* Acknowledges "yes", "ok" or "great" after the booking is made. */
+static bool acknowledge_booked(struct offline_turn *turn)
+{
+	const json_t *booked = json_object_get(turn->state, "booked");
+	const char *code = json_string_value(json_object_get(booked, "code"));
+
+	if (!code || offline_state_str(turn->state, "task") || turn->nlu.answer != NLU_ANSWER_YES ||
+	    (turn->nlu.intents & ~(unsigned)(NLU_INTENT_THANKS | NLU_INTENT_GREETING)))
+		return false;
+	offline_say(turn, "You're all set: booking %s, ", code);
+	offline_say_reservation(turn, booked);
+	offline_say(turn, ". Is there anything else I can do for you?");
+	return true;
+}
+
 int offline_booking_turn(struct offline_turn *turn)
 {
 	json_t *draft = draft_of(turn->state);
 	const char *asked = offline_state_str(turn->state, "asked");
 
+	if (answer_declined(turn))
+		return 0;
+	if (json_is_true(json_object_get(turn->state, "confirm_rebook"))) {
+		if (turn->nlu.answer == NLU_ANSWER_YES && !turn->nlu.party_size &&
+		    !turn->nlu.date[0] && !turn->nlu.time[0])
+			return rebook(turn, draft);
+		json_object_del(turn->state, "confirm_rebook");
+		json_object_del(turn->state, "asked");
+		asked = NULL;
+	}
+	if (acknowledge_booked(turn))
+		return 0;
+
+	bool rebooking = changes_booked(turn);
+	if (rebooking) {
+		draft_from_booked(draft, json_object_get(turn->state, "booked"));
+		asked = NULL;
+	}
 	bool details = read_details(turn, draft);
 	size_t before = json_object_size(draft);
 	read_bare_answer(turn, draft, asked);
 	details = details || json_object_size(draft) != before;
+	if (rebooking)
+		return offer_rebooking(turn, draft);
 	if (!details && turn->nlu.number >= 0 && asked && strcmp(asked, "time") == 0)
 		details = true;
 	choose_task(turn, details);

@@ -79,13 +79,38 @@ int offline_run_lookup(struct offline_turn *turn, json_t *draft, bool cancel)
 		return 0;
 	}
 
+	/* A cancellation runs only after the guest said yes to the booking
+	 * found: a mistyped code must not cancel someone's table unasked. */
+	bool confirmed = cancel && turn->nlu.answer == NLU_ANSWER_YES &&
+			 json_is_string(json_object_get(turn->state, "confirm_cancel"));
+	json_object_del(turn->state, "confirm_cancel");
+
 	json_t *args = json_pack("{s:s,s:s}", "code", code, "phone", phone);
-	json_t *result = offline_call(turn, cancel ? "cancel_reservation" : "find_reservation",
+	json_t *result = offline_call(turn, confirmed ? "cancel_reservation" : "find_reservation",
 				      args, &status);
 	if (status != 200) {
 		int rc = say_error(turn, result, status, cancel);
 		json_decref(result);
 		return rc;
+	}
+
+	if (cancel && !confirmed) {
+		const char *status_text = json_string_value(json_object_get(result, "status"));
+		if (status_text && strcmp(status_text, "cancelled") == 0) {
+			json_decref(result);
+			offline_say(turn, "That booking was already cancelled, so there is nothing "
+				    "more to do.");
+			json_object_del(turn->state, "task");
+			json_object_del(turn->state, "asked");
+			return 0;
+		}
+		offline_say(turn, "Cancel ");
+		offline_say_reservation(turn, result);
+		offline_say(turn, " (booking %s)? Please answer yes or no.", code);
+		json_object_set_new(turn->state, "confirm_cancel", json_string(code));
+		json_object_set_new(turn->state, "asked", json_string("confirm"));
+		turn->out->reservation = result;
+		return 0;
 	}
 
 	say_result(turn, result, cancel);

@@ -327,10 +327,12 @@ TEST(offline_cancel_and_cancel_again)
 	const char *text = say(&chat, AGENT_BOOKING, "please cancel my booking " CODE ", phone 06 12 34 56 78");
 	CHECK(strstr(text, "cancelled") == NULL);
 	CHECK(strstr(text, "couldn't find") != NULL);
-	text = say(&chat, AGENT_BOOKING, "cancel booking " CODE ", my phone is +33 6 12 34 56 78");
+	say(&chat, AGENT_BOOKING, "cancel booking " CODE ", my phone is +33 6 12 34 56 78");
+	text = say(&chat, AGENT_BOOKING, "yes please");
 	CHECK(strstr(text, "is cancelled") != NULL);
 	CHECK(tool_ran(&chat, "cancel_reservation", true));
-	text = say(&chat, AGENT_BOOKING, "cancel " CODE " please");
+	say(&chat, AGENT_BOOKING, "cancel " CODE " please");
+	text = say(&chat, AGENT_BOOKING, "yes");
 	CHECK(strstr(text, "already cancelled") != NULL);
 	chat_end(&chat);
 }
@@ -578,5 +580,69 @@ TEST(offline_code_in_message_finds_booking)
 	const char *text = say(&chat, AGENT_BOOKING, "what's the booking for code " CODE "?");
 	CHECK(strstr(text, "phone") != NULL);
 	CHECK(strstr(text, "how many") == NULL);
+	chat_end(&chat);
+}
+
+TEST(offline_cancel_asks_first)
+{
+	struct chat chat;
+
+	chat_start(&chat);
+	const char *text = say(&chat, AGENT_BOOKING, "cancel my booking " CODE ", phone +33 6 12 34 56 78");
+	CHECK(strstr(text, "Cancel a table for 2 on Friday 12 March at 7:30 pm") != NULL);
+	CHECK(strstr(text, "yes or no") != NULL);
+	CHECK(!tool_ran(&chat, "cancel_reservation", true));
+	text = say(&chat, AGENT_BOOKING, "no");
+	CHECK(strstr(text, "stays") != NULL);
+	CHECK(!tool_ran(&chat, "cancel_reservation", true));
+
+	say(&chat, AGENT_BOOKING, "cancel my booking " CODE ", phone +33 6 12 34 56 78");
+	text = say(&chat, AGENT_BOOKING, "yes");
+	CHECK(strstr(text, "is cancelled") != NULL);
+	CHECK(tool_ran(&chat, "cancel_reservation", true));
+	chat_end(&chat);
+}
+
+static void book_for_six(struct chat *chat)
+{
+	say(chat, AGENT_BOOKING, "a table for 6 on the 12th at 7pm, name Ann Smith, "
+	    "phone +33 6 12 34 56 78");
+	CHECK(chat->reply.reservation != NULL);
+}
+
+TEST(offline_yes_after_booking_acknowledges)
+{
+	struct chat chat;
+
+	chat_start(&chat);
+	book_for_six(&chat);
+	const char *text = say(&chat, AGENT_BOOKING, "yes");
+	CHECK(strstr(text, "You're all set") != NULL);
+	CHECK(strstr(text, CODE) != NULL);
+	chat_end(&chat);
+}
+
+TEST(offline_change_after_booking_keeps_it)
+{
+	struct chat chat;
+
+	chat_start(&chat);
+	book_for_six(&chat);
+	const char *text = say(&chat, AGENT_BOOKING, "actually make it 5 people");
+	CHECK(strstr(text, "is unchanged") != NULL);
+	CHECK(strstr(text, "a table for 5 on Friday 12 March at 7 pm") != NULL);
+	CHECK(!tool_ran(&chat, "create_reservation", true));
+	text = say(&chat, AGENT_BOOKING, "yes");
+	CHECK(tool_ran(&chat, "cancel_reservation", true));
+	CHECK(tool_ran(&chat, "create_reservation", true));
+	CHECK(strstr(text, "a table for 5") != NULL);
+	chat_end(&chat);
+
+	chat_start(&chat);
+	book_for_six(&chat);
+	say(&chat, AGENT_BOOKING, "make it 9pm instead");
+	text = say(&chat, AGENT_BOOKING, "no thanks");
+	CHECK(strstr(text, "stays as it is") != NULL);
+	CHECK(!tool_ran(&chat, "cancel_reservation", true));
 	chat_end(&chat);
 }

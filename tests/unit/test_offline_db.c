@@ -121,6 +121,9 @@ TEST(offline_db_book_find_cancel)
 
 	snprintf(message, sizeof(message), "please cancel booking %s", code ? code : "");
 	text = turn(&ctx, fresh, message, NULL);
+	CHECK(strstr(text, "yes or no") != NULL);
+	free(text);
+	text = turn(&ctx, fresh, "yes", NULL);
 	CHECK(strstr(text, "cancelled") != NULL);
 	free(text);
 
