@@ -275,7 +275,9 @@ void nlu_read(const char *message, time_t now, struct nlu_result *out)
 	}
 	if (out->code[0] && (nlu_has_phrase(t, "cancel") || nlu_has_phrase(t, "cancelled")))
 		out->intents |= NLU_INTENT_CANCEL;
-	nlu_take_time(t, out->time);
+	out->time_invalid = nlu_take_invalid_clock(t);
+	if (nlu_take_time(t, out->time))
+		out->time_invalid = false;
 	nlu_take_date(t, &today, out);
 	out->party_size = nlu_take_party(t);
 

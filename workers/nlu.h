@@ -25,6 +25,9 @@
  *                                                     are day/month (European order)
  *                                                     unless the first number exceeds 12
  *   24/12/2026, 24.12.2026, 2026-12-24             -> that exact day
+ *   christmas (day), christmas eve, new year's eve, new year's day
+ *                                                  -> that day this year, or next year
+ *                                                     when it has passed
  *   next week, this weekend, the weekend           -> no date; date_vague is set so the
  *                                                     agent asks for the day
  *
@@ -74,6 +77,8 @@ struct nlu_result {
 	char date[NLU_DATE_SIZE];     /* "YYYY-MM-DD" local, or "" */
 	bool date_vague;              /* "next week", "this weekend": ask which day */
 	bool date_past;               /* "yesterday" and other days before today */
+	bool date_invalid;            /* a day that does not exist ("2026-02-30") */
+	bool time_invalid;            /* a clock time that does not exist ("25:61") */
 	char time[NLU_TIME_SIZE];     /* "HH:MM" local, or "" */
 	char name[NLU_NAME_SIZE];     /* "Ann Smith", or "" */
 	char phone[NLU_PHONE_SIZE];   /* digits with an optional leading '+', or "" */

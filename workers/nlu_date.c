@@ -323,7 +323,36 @@ static bool read_numeric(const struct nlu_tokens *t, int i, struct date_hit *hit
 	}
 	hit->first = i;
 	hit->last = last;
-	return hit->month >= 1 && hit->month <= 12 && hit->day >= 1 && hit->day <= 31;
+	/* A full date with a month or day out of range is still read, so the
+	 * guest hears that it does not exist; resolve() rejects it. */
+	return has_year || (hit->month >= 1 && hit->month <= 12 && hit->day >= 1 && hit->day <= 31);
+}
+
+/* Reads the holidays guests book for: "christmas" (day), "christmas eve",
+ * "new year's eve", "new year's day". */
+static bool read_holiday(const struct nlu_tokens *t, int i, struct date_hit *hit)
+{
+	static const struct {
+		const char *phrase;
+		int month, day;
+	} holidays[] = {
+		{ "christmas eve", 12, 24 }, { "christmas day", 12, 25 }, { "christmas", 12, 25 },
+		{ "xmas", 12, 25 }, { "new year's eve", 12, 31 }, { "new years eve", 12, 31 },
+		{ "new year eve", 12, 31 }, { "nye", 12, 31 }, { "new year's day", 1, 1 },
+		{ "new years day", 1, 1 },
+	};
+	int next;
+
+	for (size_t k = 0; k < sizeof(holidays) / sizeof(holidays[0]); k++) {
+		if (nlu_phrase_at(t, i, holidays[k].phrase, &next)) {
+			hit->month = holidays[k].month;
+			hit->day = holidays[k].day;
+			hit->first = i;
+			hit->last = next - 1;
+			return true;
+		}
+	}
+	return false;
 }
 
 static bool read_vague(const struct nlu_tokens *t, int i, struct date_hit *hit)
@@ -349,7 +378,7 @@ static bool read_hit_at(const struct nlu_tokens *t, int i, const struct tm *toda
 	return read_relative_day(t, i, hit) || read_in_days(t, i, hit) ||
 	       read_weekday(t, i, today, hit) || read_month_day(t, i, hit) ||
 	       read_day_of_month(t, i, today, hit) || read_numeric(t, i, hit) ||
-	       read_vague(t, i, hit);
+	       read_holiday(t, i, hit) || read_vague(t, i, hit);
 }
 
 /* Turns a hit into a calendar day; fills in a missing month or year so the
@@ -376,7 +405,7 @@ static bool resolve(const struct date_hit *hit, const struct tm *today, struct t
 			year++;
 		}
 	}
-	if (!day_exists(year, month, hit->day))
+	if (month < 1 || month > 12 || !day_exists(year, month, hit->day))
 		return false;
 	out->tm_year = year - 1900;
 	out->tm_mon = month - 1;
@@ -401,14 +430,15 @@ void nlu_take_date(struct nlu_tokens *t, const struct tm *today, struct nlu_resu
 				out->date_vague = true;
 			continue;
 		}
-		if (!resolve(&hit, today, &day))
+		if (!resolve(&hit, today, &day) || day.tm_year + 1900 > 9999) {
+			out->date_invalid = true;
 			continue;
-		if (day.tm_year + 1900 > 9999)
-			continue;
+		}
 		snprintf(out->date, NLU_DATE_SIZE, "%04u-%02u-%02u",
 			 (unsigned)(day.tm_year + 1900) % 10000u, (unsigned)(day.tm_mon + 1) % 100u,
 			 (unsigned)day.tm_mday % 100u);
 		out->date_vague = false;
+		out->date_invalid = false;
 		out->date_past = hit.past;
 	}
 }

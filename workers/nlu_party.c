@@ -56,6 +56,11 @@ static int read_count(const struct nlu_tokens *t, int i, int *next)
 		return 0;
 	if (t->token[i].kind == NLU_TOKEN_NUMBER && strlen(t->token[i].text) > 2)
 		return 0;
+	/* Digits glued to a word or a minus sign before them ("1e9", "-1") are
+	 * no count of people. */
+	if (t->token[i].kind == NLU_TOKEN_NUMBER && i > 0 && !t->token[i].space_before &&
+	    (t->token[i - 1].kind == NLU_TOKEN_WORD || strcmp(t->token[i - 1].text, "-") == 0))
+		return 0;
 	*next = i + 1;
 	return t->token[i].number;
 }

@@ -18,6 +18,10 @@
  * false. */
 bool nlu_take_time(struct nlu_tokens *t, char out[NLU_TIME_SIZE]);
 
+/* Finds a clock time that does not exist, such as "25:61", and marks its
+ * tokens used so no other reader takes its numbers. Returns true when found. */
+bool nlu_take_invalid_clock(struct nlu_tokens *t);
+
 /* Finds a date relative to today (local midnight of now); fills out->date,
  * out->date_vague and out->date_past. */
 void nlu_take_date(struct nlu_tokens *t, const struct tm *today, struct nlu_result *out);

@@ -306,6 +306,26 @@ static bool read_hit_at(const struct nlu_tokens *t, int i, struct time_hit *hit)
 	return hit_is_time(t, hit);
 }
 
+bool nlu_take_invalid_clock(struct nlu_tokens *t)
+{
+	bool found = false;
+
+	for (int i = 0; i + 2 < t->count; i++) {
+		const struct nlu_token *hour = &t->token[i], *minute = &t->token[i + 2];
+
+		if (hour->used || hour->kind != NLU_TOKEN_NUMBER || strlen(hour->text) > 2 ||
+		    !nlu_is(t, i + 1, ":") || minute->used || minute->kind != NLU_TOKEN_NUMBER ||
+		    strlen(minute->text) != 2 || t->token[i + 1].space_before ||
+		    minute->space_before)
+			continue;
+		if (hour->number > 23 || minute->number > 59) {
+			nlu_use(t, i, i + 2);
+			found = true;
+		}
+	}
+	return found;
+}
+
 bool nlu_take_time(struct nlu_tokens *t, char out[NLU_TIME_SIZE])
 {
 	bool found = false;

@@ -345,6 +345,10 @@ static int run_book(struct offline_turn *turn, json_t *draft, bool details)
 	accept_offer(turn, draft);
 	if (r->intents & NLU_INTENT_ELSEWHERE)
 		offline_say(turn, "I can only book tables at this restaurant. ");
+	if (r->date_invalid && !r->date[0])
+		offline_say(turn, "That date does not exist on the calendar. ");
+	if (r->time_invalid && !r->time[0])
+		offline_say(turn, "That time does not exist on the clock. ");
 	if (r->date_past) {
 		offline_say(turn, "That day has already passed. ");
 		json_object_del(draft, "date");
@@ -370,7 +374,7 @@ static int run_book(struct offline_turn *turn, json_t *draft, bool details)
  * things once no booking is in progress. */
 static bool wants_booking_help(const struct offline_turn *turn, bool details)
 {
-	return details || offline_state_str(turn->state, "task") ||
+	return details || turn->nlu.date_invalid || turn->nlu.time_invalid || offline_state_str(turn->state, "task") ||
 	       (turn->nlu.intents & (NLU_INTENT_BOOK | NLU_INTENT_FIND | NLU_INTENT_CANCEL));
 }
 

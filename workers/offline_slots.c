@@ -7,6 +7,7 @@
 #define OFFER_MAX 3        /* other times offered for a full one */
 #define RANGES_MAX 4       /* ranges of free times listed when asking for the time */
 #define GAP_MINUTES 30     /* free slots at most this far apart form one range */
+#define OPEN_DAY_SEARCH 7  /* days after a closed or full one searched for a table */
 
 struct slot {
 	char date[NLU_DATE_SIZE];
@@ -109,24 +110,83 @@ static void say_unavailable(struct offline_turn *turn, const json_t *draft)
 		    (int)json_integer_value(json_object_get(draft, "party_size")));
 }
 
+/* Writes the day after date plus days ("YYYY-MM-DD") into out. */
+static bool add_days(const char *date, int days, char out[NLU_DATE_SIZE])
+{
+	struct tm day = { 0 };
+	int y, m, d;
+
+	if (!nlu_date_valid(date) || sscanf(date, "%4d-%2d-%2d", &y, &m, &d) != 3)
+		return false;
+	day.tm_year = y - 1900;
+	day.tm_mon = m - 1;
+	day.tm_mday = d + days;
+	day.tm_hour = 12;
+	day.tm_isdst = -1;
+	if (mktime(&day) == (time_t)-1)
+		return false;
+	return strftime(out, NLU_DATE_SIZE, "%Y-%m-%d", &day) == NLU_DATE_SIZE - 1;
+}
+
+/* Offers the nearest later day within OPEN_DAY_SEARCH days that has a free
+ * table, at the draft's time when free, else at the nearest free time.
+ * Returns true when it offered one. */
+static bool offer_next_open_day(struct offline_turn *turn, const json_t *draft)
+{
+	int party = (int)json_integer_value(json_object_get(draft, "party_size"));
+	const char *time = draft_get(draft, "time");
+
+	for (int days = 1; days <= OPEN_DAY_SEARCH; days++) {
+		char date[NLU_DATE_SIZE];
+		int status;
+		struct slot slot;
+
+		if (!add_days(draft_get(draft, "date"), days, date))
+			return false;
+		json_t *args = json_pack("{s:s,s:i}", "date", date, "party_size", party);
+		json_t *result = offline_call(turn, "check_availability", args, &status);
+		size_t count = status == 200 ? collect_free(json_object_get(result, "slots"), time,
+							    &slot, 1) : 0;
+		json_decref(result);
+		if (status != 200)
+			return false;
+		if (count == 1) {
+			offer(turn, &slot, 1, NULL);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Says the draft's day has no free table, or that the restaurant is closed
- * that day when the availability result says so, and asks for another day. */
+ * that day with the reason availability gives ("closed: Christmas Day"),
+ * and offers the nearest open day or asks for another. */
 static void say_fully_booked(struct offline_turn *turn, json_t *draft, const json_t *result)
 {
 	char date[64];
 	const char *reason = json_string_value(json_object_get(result, "reason"));
+	bool closed = json_is_true(json_object_get(result, "closed"));
 
 	nlu_format_date(draft_get(draft, "date"), turn->ctx->now, date, sizeof(date));
-	if (json_is_true(json_object_get(result, "closed")))
-		offline_say(turn, "Sorry, we are %s on %s. Would another day suit you?",
-			    reason ? reason : "closed", date);
+	if (closed && reason && strncmp(reason, "closed: ", 8) == 0)
+		offline_say(turn, "Sorry, we are closed on %s (%s). ", date, reason + 8);
+	else if (closed)
+		offline_say(turn, "Sorry, we are closed on %s. ", date);
 	else
-		offline_say(turn, "Sorry, we have no free table on %s for %d. Would another day "
-			    "suit you?", date,
+		offline_say(turn, "Sorry, we have no free table on %s for %d. ", date,
 			    (int)json_integer_value(json_object_get(draft, "party_size")));
+	if (!draft_get(draft, "time") || !offer_next_open_day(turn, draft)) {
+		offline_say(turn, "Would another day suit you?");
+		json_object_set_new(turn->state, "asked", json_string("date"));
+	}
 	json_object_del(draft, "date");
 	json_object_del(draft, "time");
-	json_object_set_new(turn->state, "asked", json_string("date"));
+}
+
+static void forget_time(struct offline_turn *turn)
+{
+	json_object_del(turn->state, "checked");
+	json_object_set_new(turn->state, "asked", json_string("time"));
 }
 
 static json_t *availability(struct offline_turn *turn, const json_t *draft, bool with_time,
@@ -172,9 +232,68 @@ static void offer_nearest(struct offline_turn *turn, json_t *draft, const json_t
 	offer(turn, nearest, count, draft_get(draft, "date"));
 }
 
+/* Returns the restaurant_info result (the caller frees it), or NULL when
+ * the tool failed. */
+static json_t *restaurant_info(struct offline_turn *turn)
+{
+	int status;
+	json_t *info = offline_call(turn, "restaurant_info", json_object(), &status);
+
+	if (status != 200) {
+		json_decref(info);
+		return NULL;
+	}
+	return info;
+}
+
+static int rule_of(const json_t *info, const char *key)
+{
+	return (int)json_integer_value(json_object_get(json_object_get(info, "rules"), key));
+}
+
+/* Says that bookings start every slot_step_minutes, for a time between
+ * two booking slots such as 19:07. */
+static void say_slot_step(struct offline_turn *turn, const json_t *draft)
+{
+	json_t *info = restaurant_info(turn);
+	int step = rule_of(info, "slot_step_minutes");
+	char time[32];
+
+	nlu_format_time(draft_get(draft, "time"), time, sizeof(time));
+	if (step > 0)
+		offline_say(turn, "Bookings start every %d minutes, so I can't book %s exactly. ",
+			    step, time);
+	else
+		offline_say(turn, "Bookings start at set times, so I can't book %s exactly. ", time);
+	json_decref(info);
+}
+
+/* Returns true when the draft is for today at a time that has passed. */
+static bool time_passed(const struct offline_turn *turn, const json_t *draft)
+{
+	struct tm now;
+	char today[NLU_DATE_SIZE], clock[NLU_TIME_SIZE];
+	const char *date = draft_get(draft, "date"), *time = draft_get(draft, "time");
+
+	localtime_r(&turn->ctx->now, &now);
+	strftime(today, sizeof(today), "%Y-%m-%d", &now);
+	strftime(clock, sizeof(clock), "%H:%M", &now);
+	return date && time && strcmp(date, today) == 0 && strcmp(time, clock) <= 0;
+}
+
 int offline_check_slot(struct offline_turn *turn, json_t *draft)
 {
 	int status;
+
+	if (time_passed(turn, draft)) {
+		char time[32];
+		nlu_format_time(draft_get(draft, "time"), time, sizeof(time));
+		offline_say(turn, "Sorry, %s today has already passed. ", time);
+		json_object_del(draft, "time");
+		forget_time(turn);
+		return offline_ask_time(turn, draft) < 0 ? -1 : 0;
+	}
+
 	json_t *result = availability(turn, draft, true, &status);
 
 	if (status != 200) {
@@ -194,8 +313,14 @@ int offline_check_slot(struct offline_turn *turn, json_t *draft)
 	struct slot slots_near[OFFER_MAX];
 	size_t count = json_is_array(nearest) ? collect_free(nearest, draft_get(draft, "time"),
 							     slots_near, OFFER_MAX) : 0;
+	bool off_slot = json_is_string(json_object_get(json_object_get(result, "requested"),
+						       "reason")) &&
+			!json_is_true(json_object_get(result, "closed"));
+	if (off_slot)
+		say_slot_step(turn, draft);
 	if (count > 0) {
-		say_unavailable(turn, draft);
+		if (!off_slot)
+			say_unavailable(turn, draft);
 		offer(turn, slots_near, count, draft_get(draft, "date"));
 		json_decref(result);
 		return 0;
@@ -306,6 +431,47 @@ static const char *error_detail(const char *reason, const char *code, const char
 	return "time";
 }
 
+/* Says why the booking rules refuse the draft, in words for a guest and
+ * from restaurant_info's rules, never the tool's own message. */
+static void say_rule(struct offline_turn *turn, const char *reason, const char *detail)
+{
+	json_t *info = restaurant_info(turn);
+	const char *phone = json_string_value(json_object_get(info, "phone"));
+
+	if (reason && strcmp(reason, "party_size") == 0 && rule_of(info, "max_party") > 0) {
+		offline_say(turn, "Sorry, I can book tables for %d to %d people online. For a "
+			    "larger group, please call the restaurant", rule_of(info, "min_party"),
+			    rule_of(info, "max_party"));
+		offline_say(turn, phone ? " on %s. " : ". ", phone);
+	} else if (strcmp(detail, "party_size") == 0) {
+		offline_say(turn, "Sorry, I can't book a table for that many people online. ");
+	} else if (reason && strcmp(reason, "past") == 0) {
+		offline_say(turn, "Sorry, that time has already passed. ");
+	} else if (reason && strcmp(reason, "too_far_ahead") == 0) {
+		offline_say(turn, "Sorry, we take bookings up to %d days ahead only. ",
+			    rule_of(info, "max_days_ahead") > 0 ? rule_of(info, "max_days_ahead") : 90);
+	} else if (reason && strcmp(reason, "closed") == 0) {
+		offline_say(turn, "Sorry, we are closed that day. ");
+	} else if (reason && strcmp(reason, "outside_hours") == 0) {
+		offline_say(turn, "Sorry, that time is outside our booking hours. ");
+	} else if (reason && strcmp(reason, "too_soon") == 0) {
+		offline_say(turn, "Sorry, bookings need at least %d minutes' notice. ",
+			    rule_of(info, "min_notice_minutes"));
+	} else if (reason && strcmp(reason, "not_on_slot") == 0) {
+		offline_say(turn, "Sorry, bookings start every %d minutes. ",
+			    rule_of(info, "slot_step_minutes"));
+	} else if (strcmp(detail, "phone") == 0) {
+		offline_say(turn, "Sorry, that phone number doesn't look right. ");
+	} else if (strcmp(detail, "name") == 0) {
+		offline_say(turn, "Sorry, I couldn't use that name. ");
+	} else if (strcmp(detail, "date") == 0) {
+		offline_say(turn, "Sorry, I can't book that day. ");
+	} else {
+		offline_say(turn, "Sorry, I can't book that time. ");
+	}
+	json_decref(info);
+}
+
 static void say_refused(struct offline_turn *turn, json_t *draft, const json_t *error)
 {
 	const char *reason = json_string_value(json_object_get(error, "reason"));
@@ -313,18 +479,7 @@ static void say_refused(struct offline_turn *turn, json_t *draft, const json_t *
 	const char *message = json_string_value(json_object_get(error, "message"));
 	const char *detail = error_detail(reason, code, message);
 
-	if (strcmp(detail, "party_size") == 0)
-		offline_say(turn, "Sorry, I can't book a table for that many people online");
-	else if (strcmp(detail, "phone") == 0)
-		offline_say(turn, "Sorry, that phone number doesn't look right");
-	else if (strcmp(detail, "name") == 0)
-		offline_say(turn, "Sorry, I couldn't use that name");
-	else if (strcmp(detail, "date") == 0)
-		offline_say(turn, "Sorry, I can't book that day");
-	else
-		offline_say(turn, "Sorry, I can't book that time");
-	offline_say(turn, message ? " (%s). " : ". ", message);
-
+	say_rule(turn, reason, detail);
 	json_object_del(draft, detail);
 	json_object_del(turn->state, "checked");
 	json_object_set_new(turn->state, "asked", json_string(detail));
@@ -357,8 +512,12 @@ int offline_handle_slot_error(struct offline_turn *turn, json_t *draft, const js
 
 	size_t count = json_is_array(nearest) ? collect_free(nearest, draft_get(draft, "time"),
 							     slots, OFFER_MAX) : 0;
+	const char *reason = json_string_value(json_object_get(error, "reason"));
 	if (count > 0) {
-		say_unavailable(turn, draft);
+		if (reason)
+			say_rule(turn, reason, "time");
+		else
+			say_unavailable(turn, draft);
 		offer(turn, slots, count, draft_get(draft, "date"));
 		return 0;
 	}

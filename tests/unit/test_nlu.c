@@ -505,3 +505,26 @@ TEST(nlu_code_asks_for_existing_booking)
 			test_fail(__FILE__, __LINE__, "\"%s\" has code \"%s\"", messages[i], r.code);
 	}
 }
+
+TEST(nlu_invalid_numbers_dates_and_times)
+{
+	static const struct count_case parties[] = {
+		{ "1e9 people", 0 },
+		{ "table for -1 people", 0 },
+		{ "-1 people", 0 },
+		{ "4 people", 4 },
+	};
+	check_parties(parties, COUNT(parties));
+
+	struct nlu_result r = read_at_now("a table on 2026-02-30");
+	CHECK_STR(r.date, "");
+	CHECK(r.date_invalid);
+	r = read_at_now("table for 2 at 25:61");
+	CHECK_STR(r.time, "");
+	CHECK(r.time_invalid);
+	CHECK_INT(r.party_size, 2);
+	r = read_at_now("table for 2 on 2027-03-12 at 19:30");
+	CHECK_STR(r.date, "2027-03-12");
+	CHECK(!r.date_invalid);
+	CHECK(!r.time_invalid);
+}

@@ -118,6 +118,27 @@ static json_t *fake_availability(json_t *args, int *status)
 {
 	json_t *slots = json_array();
 	const char *date = json_string_value(json_object_get(args, "date"));
+	const char *time = json_string_value(json_object_get(args, "time"));
+
+	if (json_integer_value(json_object_get(args, "party_size")) > 12) {
+		json_t *result = error(status, 400, "outside_booking_rules");
+		json_object_set_new(json_object_get(result, "error"), "reason",
+				    json_string("party_size"));
+		return result;
+	}
+	if (strstr(date, "-12-25")) {
+		*status = 200;
+		return json_pack("{s:s,s:[],s:b,s:s}", "date", date, "slots", "closed", 1, "reason",
+				 "closed: Christmas Day");
+	}
+	if (time && strcmp(time + 3, "00") && strcmp(time + 3, "30")) {
+		*status = 200;
+		json_decref(slots);
+		return json_pack("{s:s,s:[],s:b,s:{s:s,s:b,s:s},s:[s,s]}", "date", date, "slots",
+				 "closed", 0, "requested", "time", time, "available", 0, "reason",
+				 "not a booking slot", "nearest_available", "2027-03-12T19:00:00+01:00",
+				 "2027-03-12T19:30:00+01:00");
+	}
 
 	for (int minute = 19 * 60; minute <= 21 * 60 + 30; minute += 30) {
 		char starts_at[40];
@@ -155,6 +176,12 @@ static json_t *fake_tools(struct tool_ctx *ctx, const char *name, json_t *args, 
 			return error(status, 409, "already_cancelled");
 		*status = 200;
 		return reservation("2027-03-12", "19:30", 2);
+	}
+	if (strcmp(name, "restaurant_info") == 0) {
+		*status = 200;
+		return json_pack("{s:s,s:{s:i,s:i,s:i,s:i}}", "phone", "+33 1 23 45 67 89", "rules",
+				 "min_party", 1, "max_party", 12, "slot_step_minutes", 30,
+				 "max_days_ahead", 90);
 	}
 	if (strcmp(name, "opening_hours") == 0) {
 		*status = 200;
@@ -644,5 +671,56 @@ TEST(offline_change_after_booking_keeps_it)
 	text = say(&chat, AGENT_BOOKING, "no thanks");
 	CHECK(strstr(text, "stays as it is") != NULL);
 	CHECK(!tool_ran(&chat, "cancel_reservation", true));
+	chat_end(&chat);
+}
+
+/* Friday 12 March 2027, 23:45 in Paris. */
+#define FRIDAY_LATE ((time_t)1804891500)
+
+TEST(offline_booking_rules_in_plain_words)
+{
+	static const struct {
+		time_t now;
+		const char *message;
+		const char *expected;
+		const char *forbidden;
+	} cases[] = {
+		{ FRIDAY_LATE, "book for 2 people on Friday at 8pm", "8 pm today has already passed",
+		  "Noted: a table for 2 on Friday 12 March at 8 pm. What name" },
+		{ NOW, "book for 20 people on Friday at 8pm", "1 to 12 people", "outside_booking_rules" },
+		{ NOW, "book for 20 people on Friday at 8pm", "+33 1 23 45 67 89", NULL },
+		{ NOW, "table for 2 on the 12th at 19:07", "Bookings start every 30 minutes",
+		  "no free table" },
+		{ NOW, "table for 2 on the 12th at 19:07", "7 pm or 7:30 pm", NULL },
+		{ NOW, "table for 2 on 2027-02-30 at 8pm", "does not exist on the calendar", NULL },
+		{ NOW, "table for 2 tomorrow at 25:61", "does not exist on the clock", NULL },
+		{ NOW, "table for 2 on christmas day at 8pm", "closed on Saturday 25 December "
+		  "(Christmas Day)", NULL },
+		{ NOW, "table for 2 on christmas day at 8pm", "pm on Sunday 26 December", NULL },
+		{ NOW, "table for 1e9 people tomorrow at 8pm", "how many", "table for 9" },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct chat chat;
+
+		chat_start(&chat);
+		chat.ctx.now = cases[k].now;
+		const char *text = say(&chat, AGENT_BOOKING, cases[k].message);
+		if (!strstr(text, cases[k].expected))
+			printf("  case %zu: %s\n    -> %s\n", k, cases[k].message, text);
+		CHECK(strstr(text, cases[k].expected) != NULL);
+		CHECK(!cases[k].forbidden || strstr(text, cases[k].forbidden) == NULL);
+		CHECK(!tool_ran(&chat, "create_reservation", true));
+		chat_end(&chat);
+	}
+}
+
+TEST(offline_open_on_christmas)
+{
+	struct chat chat;
+
+	chat_start(&chat);
+	const char *text = say(&chat, AGENT_FOOD, "Are you open on Christmas?");
+	CHECK(strstr(text, "closed on Saturday 25 December (Christmas Day)") != NULL);
 	chat_end(&chat);
 }
