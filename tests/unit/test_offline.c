@@ -5,6 +5,7 @@
 
 #include "tests/unit/test.h"
 #include "workers/offline.h"
+#include "workers/router.h"
 
 /* Monday 1 March 2027, 10:00 in Paris. */
 #define NOW ((time_t)1803891600)
@@ -723,4 +724,31 @@ TEST(offline_open_on_christmas)
 	const char *text = say(&chat, AGENT_FOOD, "Are you open on Christmas?");
 	CHECK(strstr(text, "closed on Saturday 25 December (Christmas Day)") != NULL);
 	chat_end(&chat);
+}
+
+TEST(offline_menu_question_during_booking)
+{
+	static const struct {
+		const char *message;
+		const char *expected;
+	} cases[] = {
+		{ "Est-ce que vous avez des plats végétariens ?", "Burrata Salad" },
+		{ "¿Tienen platos veganos?", "Sorbet Trio" },
+		{ "vegetarian mains under 20 euros", "Wild Mushroom Risotto" },
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct chat chat;
+
+		chat_start(&chat);
+		say(&chat, AGENT_BOOKING, "book a table please");
+		enum agent_kind agent = router_pick(cases[k].message, chat.state);
+		CHECK_INT(agent, AGENT_FOOD);
+		const char *text = say(&chat, agent, cases[k].message);
+		if (!strstr(text, cases[k].expected))
+			printf("  case %zu: %s\n    -> %s\n", k, cases[k].message, text);
+		CHECK(strstr(text, cases[k].expected) != NULL);
+		CHECK(strncmp(text, "To go on", 8) != 0);
+		chat_end(&chat);
+	}
 }

@@ -69,3 +69,22 @@ TEST(router_agent_names)
 	CHECK_STR(agent_name(AGENT_FOOD), "food");
 	CHECK_STR(agent_name(AGENT_BOOKING), "booking");
 }
+
+TEST(router_menu_question_leaves_booking)
+{
+	static const char *const messages[] = {
+		"Est-ce que vous avez des plats végétariens ?",
+		"¿Tienen platos veganos?",
+		"spicy mains under 20 euros",
+		"Do you serve alcohol?",
+		"Do you have a kids menu?",
+	};
+	json_t *state = json_pack("{s:s,s:s,s:s,s:{}}", "agent", "booking", "task", "book", "asked",
+				  "party_size", "booking");
+
+	for (size_t i = 0; i < sizeof(messages) / sizeof(messages[0]); i++) {
+		if (router_pick(messages[i], state) != AGENT_FOOD)
+			test_fail(__FILE__, __LINE__, "\"%s\" went to booking", messages[i]);
+	}
+	json_decref(state);
+}
