@@ -38,7 +38,7 @@ static const char *const menu_phrases[] = {
 	"allergies", "allergic", "contain", "contains", "ingredient", "ingredients", "serve",
 	"serves", "recommend", "speciality", "specialty", "specials", "cuisine",
 	"halal", "kosher", "shellfish", "fish", "meat", "coeliac", "celiac", "side", "sides",
-	"course", "courses", "kids menu", "how much", "euros", "order", "pescatarian",
+	"course", "courses", "kids menu", "children's menu", "alcohol", "alcoholic", "how much", "euros", "order", "pescatarian",
 	/* French, Spanish and Italian diet and menu words */
 	"végétarien", "végétariens", "végétarienne", "végétariennes", "végétalien", "végan",
 	"végane", "vegetariano", "vegetarianos", "vegetariana", "vegetarianas", "vegano",

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "workers/offline_menu.h"
 #include "workers/offline_turn.h"
@@ -235,6 +236,88 @@ static void say_overview(struct offline_turn *turn, const json_t *menu)
 		    "allergens or prices.");
 }
 
+/* Returns true for a drink whose name or description marks it as
+ * alcoholic; dishes cooked with wine are not drinks. */
+static bool is_alcoholic(const json_t *dish)
+{
+	const char *category = json_string_value(json_object_get(dish, "category"));
+
+	if (!category || strncasecmp(category, "drink", 5) != 0)
+		return false;
+	static const char *const words[] = { "wine", "beer", "ale", "cider", "champagne",
+					     "cocktail", "spirit", "lager", "whisky", "vodka",
+					     "gin", "rum", NULL };
+
+	const char *fields[] = { json_string_value(json_object_get(dish, "name")),
+				 json_string_value(json_object_get(dish, "description")) };
+
+	for (int f = 0; f < 2; f++) {
+		for (int k = 0; fields[f] && words[k]; k++) {
+			const char *at = strcasestr(fields[f], words[k]);
+			size_t len = strlen(words[k]);
+			if (at && (at == fields[f] || !isalpha((unsigned char)at[-1])) &&
+			    !isalpha((unsigned char)at[len]))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Answers "do you serve alcohol?" from the drinks on the menu. */
+static void say_alcohol(struct offline_turn *turn, const json_t *menu)
+{
+	json_t *drinks = json_array();
+	size_t index;
+	json_t *dish;
+
+	json_array_foreach(menu, index, dish) {
+		if (is_alcoholic(dish))
+			json_array_append(drinks, dish);
+	}
+	if (json_array_size(drinks) > 0) {
+		offline_say(turn, "Yes, our menu has ");
+		say_list(turn, drinks);
+		offline_say(turn, ".");
+	} else {
+		offline_say(turn, "Our menu lists no alcoholic drinks. Please ask our staff what "
+			    "they can offer.");
+	}
+	json_decref(drinks);
+}
+
+/* Answers "do you have a kids menu?": the menu data has no such thing, so
+ * point to the smaller dishes it does have. */
+static void say_kids_menu(struct offline_turn *turn, const json_t *menu)
+{
+	json_t *small = json_array();
+	size_t index;
+	json_t *dish;
+
+	json_array_foreach(menu, index, dish) {
+		const char *category = json_string_value(json_object_get(dish, "category"));
+		if (category && (strncasecmp(category, "side", 4) == 0 ||
+				 strncasecmp(category, "start", 5) == 0))
+			json_array_append(small, dish);
+	}
+	offline_say(turn, "Our menu has no separate kids' menu. ");
+	if (json_array_size(small) > 0) {
+		offline_say(turn, "Smaller dishes that may suit children: ");
+		say_list(turn, small);
+		offline_say(turn, ". ");
+	}
+	offline_say(turn, "Our staff can tell you what the kitchen can adapt.");
+	json_decref(small);
+}
+
+static bool message_has(const char *message, const char *const *phrases)
+{
+	for (int k = 0; phrases[k]; k++) {
+		if (strcasestr(message, phrases[k]))
+			return true;
+	}
+	return false;
+}
+
 /* Answers from the menu. With only_if_named, answers only when the
  * message names a dish or an ingredient of one ("anything with salmon?"),
  * and otherwise writes nothing. */
@@ -251,6 +334,19 @@ static int answer_menu(struct offline_turn *turn, bool only_if_named)
 		offline_say(turn, "Sorry, I can't read our menu right now. Please try again in a "
 			    "moment.");
 		return -1;
+	}
+
+	static const char *const alcohol_words[] = { "alcohol", "booze", NULL };
+	static const char *const kids_words[] = { "kids menu", "kids' menu", "kid's menu",
+						  "children's menu", "childrens menu", "child menu",
+						  "kids meal", "children's meal", NULL };
+	if (message_has(turn->message, alcohol_words) || message_has(turn->message, kids_words)) {
+		if (message_has(turn->message, alcohol_words))
+			say_alcohol(turn, menu);
+		else
+			say_kids_menu(turn, menu);
+		json_decref(all);
+		return 0;
 	}
 
 	menu_read_query(turn->message, menu, &q);

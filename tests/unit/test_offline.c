@@ -752,3 +752,18 @@ TEST(offline_menu_question_during_booking)
 		chat_end(&chat);
 	}
 }
+
+TEST(offline_questions_the_menu_cannot_list)
+{
+	struct chat chat;
+
+	chat_start(&chat);
+	const char *text = say(&chat, AGENT_FOOD, "Do you serve alcohol?");
+	CHECK(strstr(text, "Our menu lists no alcoholic drinks") != NULL);
+	CHECK(strstr(text, "Hummus") == NULL);
+	text = say(&chat, AGENT_FOOD, "Do you have a kids menu?");
+	CHECK(strstr(text, "no separate kids' menu") != NULL);
+	CHECK(strstr(text, "Hummus with Flatbread") != NULL);
+	CHECK(strstr(text, "Coq au vin") == NULL);
+	chat_end(&chat);
+}
