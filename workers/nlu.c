@@ -19,7 +19,8 @@ static const char *const book_phrases[] = {
 static const char *const find_phrases[] = {
 	"my booking", "my reservation", "our booking", "our reservation", "booking code",
 	"reservation code", "check my", "look up my", "find my", "confirm my", "my code",
-	"still booked", "did i book", "have i booked", "my table", NULL
+	"still booked", "did i book", "have i booked", "my table", "the code", "lost my code",
+	"forgot my code", "forgot the code", NULL
 };
 /* "Cancel" alone is often conditional ("in case I have to cancel"), so it
  * needs an object. */

@@ -1,4 +1,5 @@
 #include <string.h>
+#include <strings.h>
 
 #include "workers/offline_turn.h"
 
@@ -61,12 +62,49 @@ static int say_error(struct offline_turn *turn, const json_t *result, int status
 	return -1;
 }
 
+/* Returns true when the guest says the code is lost ("I don't remember
+ * the code", "I lost my code"). */
+static bool code_lost(const char *message)
+{
+	static const char *const phrases[] = { "remember", "forgot", "forget", "lost",
+					       "don't have", "do not have", "can't find",
+					       "cannot find", "no code", NULL };
+
+	for (int k = 0; phrases[k]; k++) {
+		if (strcasestr(message, phrases[k]))
+			return true;
+	}
+	return false;
+}
+
+/* Gives the restaurant's phone number, because only the staff can find a
+ * booking without its code. */
+static int say_call_for_lost_code(struct offline_turn *turn)
+{
+	int status;
+	json_t *info = offline_call(turn, "restaurant_info", json_object(), &status);
+	const char *phone = status == 200 ? json_string_value(json_object_get(info, "phone")) : NULL;
+
+	offline_say(turn, "I need the booking code to find a booking here. Without it, our staff "
+		    "can look it up by your name and phone number");
+	if (phone)
+		offline_say(turn, ": please call the restaurant on %s.", phone);
+	else
+		offline_say(turn, ", so please call or ask at the restaurant.");
+	json_decref(info);
+	json_object_del(turn->state, "task");
+	json_object_del(turn->state, "asked");
+	return 0;
+}
+
 int offline_run_lookup(struct offline_turn *turn, json_t *draft, bool cancel)
 {
 	const char *code = lookup_code(turn);
 	const char *phone = json_string_value(json_object_get(draft, "phone"));
 	int status;
 
+	if (!code && code_lost(turn->message))
+		return say_call_for_lost_code(turn);
 	if (!code) {
 		json_object_set_new(turn->state, "asked", json_string("code"));
 		offline_say(turn, "Sure. What is your booking code? It has 9 letters and digits "

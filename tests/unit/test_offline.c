@@ -767,3 +767,25 @@ TEST(offline_questions_the_menu_cannot_list)
 	CHECK(strstr(text, "Coq au vin") == NULL);
 	chat_end(&chat);
 }
+
+TEST(offline_lost_code_gives_phone)
+{
+	static const char *const messages[] = {
+		"I don't remember the code, my name is Marie Curie",
+		"I lost my code, can you find my booking?",
+	};
+
+	for (size_t k = 0; k < sizeof(messages) / sizeof(messages[0]); k++) {
+		struct chat chat;
+
+		chat_start(&chat);
+		enum agent_kind agent = router_pick(messages[k], chat.state);
+		CHECK_INT(agent, AGENT_BOOKING);
+		const char *text = say(&chat, agent, messages[k]);
+		if (!strstr(text, "+33 1 23 45 67 89"))
+			printf("  case %zu: %s\n    -> %s\n", k, messages[k], text);
+		CHECK(strstr(text, "+33 1 23 45 67 89") != NULL);
+		CHECK(tool_ran(&chat, "restaurant_info", true));
+		chat_end(&chat);
+	}
+}
