@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "server/log.h"
+#include "server/utf8.h"
 
 #define LOG_LINE_MAX 4096
 
@@ -59,8 +60,21 @@ bool log_enabled(enum log_level level)
 /* Appends text to buf as the inside of a JSON string. Returns the new length. */
 static size_t append_json_escaped(char *buf, size_t len, size_t cap, const char *text)
 {
-	for (const unsigned char *p = (const unsigned char *)text; *p && len + 7 < cap; p++) {
-		if (*p == '"' || *p == '\\') {
+	size_t left = strlen(text);
+	for (const unsigned char *p = (const unsigned char *)text; *p && len + 7 < cap; p++, left--) {
+		if (*p >= 0x80) {
+			/* Keep whole UTF-8 characters; a stray byte becomes U+FFFD so the
+			 * line stays valid JSON. */
+			size_t n = utf8_sequence(p, left);
+			if (n && len + n < cap) {
+				memcpy(buf + len, p, n);
+				len += n;
+				p += n - 1;
+				left -= n - 1;
+			} else {
+				len += (size_t)snprintf(buf + len, cap - len, "\\ufffd");
+			}
+		} else if (*p == '"' || *p == '\\') {
 			buf[len++] = '\\';
 			buf[len++] = (char)*p;
 		} else if (*p < 0x20) {

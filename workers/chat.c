@@ -193,6 +193,12 @@ void chat_start(struct http_request *req)
 			turn_unref(t);
 			return;
 		}
+		if (new_session) {
+			http_reply_error(&req->reply, 400, "invalid_request",
+					 "resuming with Last-Event-ID needs the conversation's session_id in the body");
+			turn_unref(t);
+			return;
+		}
 		t->resume = true;
 	}
 	req->turn = t;

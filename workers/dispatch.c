@@ -379,12 +379,16 @@ static void turn_after_save(struct turn *t)
 /* A resumed stream: its events come from Redis until done or error. */
 static void turn_after_resume_fetch(struct turn *t)
 {
+	/* The whole stream was read and the guest claims an event after its
+	 * last one: that id was never sent. */
+	if (!t->decided && t->resume_complete && t->resume_after > t->resume_last)
+		t->resume_missing = true;
 	if (t->resume_missing && !t->decided) {
 		t->early_status = 404;
 		snprintf(t->error_code, sizeof(t->error_code), "not_found");
 		snprintf(t->error_message, sizeof(t->error_message),
-			 "there is no answer %s to resume (it ended more than %d s ago or never existed); send your message again",
-			 t->resume_id, RESUME_TTL);
+			 "there is no answer %s to resume in this conversation (it ended more than %d s ago, never had that event, "
+			 "or belongs to another session); send your message again", t->resume_id, RESUME_TTL);
 		turn_fail_early(t, OUTCOME_ERROR);
 		return;
 	}

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "server/log.h"
+#include "server/utf8.h"
 #include "workers/chat.h"
 #include "workers/dispatch.h"
 #include "workers/http.h"
@@ -84,6 +85,40 @@ void http_reply_json(struct http_reply *reply, int status, json_t *body)
 	reply->body_len = text ? strlen(text) : 0;
 }
 
+bool http_utf8_valid(const char *text, size_t len)
+{
+	return utf8_valid(text, len);
+}
+
+/* Replaces each byte that does not start a valid UTF-8 sequence, and each
+ * control character, with '?', in place: JSON needs valid UTF-8, and a
+ * message may quote a client's bytes or be cut inside a character. */
+static void utf8_repair(char *text)
+{
+	unsigned char *p = (unsigned char *)text;
+	size_t len = strlen(text);
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_sequence(p + i, len - i);
+		if (!n || p[i] < 0x20 || p[i] == 0x7f) {
+			p[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}
+
+void http_log_escape(const char *text, char *out, size_t len)
+{
+	size_t used = 0;
+	for (const unsigned char *p = (const unsigned char *)text; *p && used + 4 < len; p++) {
+		if (*p > 0x20 && *p < 0x7f && *p != '%')
+			out[used++] = (char)*p;
+		else
+			used += (size_t)snprintf(out + used, len - used, "%%%02X", *p);
+	}
+	out[used] = '\0';
+}
+
 void http_reply_error(struct http_reply *reply, int status, const char *code, const char *fmt, ...)
 {
 	char message[512];
@@ -91,6 +126,7 @@ void http_reply_error(struct http_reply *reply, int status, const char *code, co
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	utf8_repair(message);
 	http_reply_json(reply, status,
 			json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message));
 }
@@ -243,6 +279,7 @@ static struct http_request *request_new(struct MHD_Connection *conn, const char 
 	req->conn = conn;
 	req->admin = admin;
 	req->started_us = now_us();
+	req->too_long = strlen(method) >= sizeof(req->method) || strlen(url) >= sizeof(req->path);
 	snprintf(req->method, sizeof(req->method), "%s", method);
 	snprintf(req->path, sizeof(req->path), "%s", url);
 	request_id_init(req);
@@ -304,9 +341,12 @@ static void access_log(const struct http_request *req, int64_t duration_us)
 	const struct config *cfg = worker_self->cfg;
 	if (!cfg->access_log)
 		return;
+	char method[80], path[400];
+	http_log_escape(req->method, method, sizeof(method));
+	http_log_escape(req->path, path, sizeof(path));
 	log_write(LOG_INFO, req->request_id, "access",
 		  "client=%s method=%s path=%s status=%d bytes=%llu duration_ms=%.1f",
-		  req->client_ip, req->method, req->path, req->status_sent,
+		  req->client_ip, method, path, req->status_sent,
 		  (unsigned long long)req->bytes_sent, (double)duration_us / 1000.0);
 }
 
@@ -468,14 +508,16 @@ static struct MHD_Daemon *daemon_start(int fd, int threads, unsigned limit, void
 	return MHD_start_daemon(
 		MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, cls,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
 		MHD_OPTION_CONNECTION_LIMIT, limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->timeout_keep_alive,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 		MHD_OPTION_URI_LOG_CALLBACK, on_request_line, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		/* One thread means no pool: MHD warns about a pool of 0 or 1, so
+		 * the option list simply ends there. */
+		threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (unsigned int)threads,
 		MHD_OPTION_END);
 }
 

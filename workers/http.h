@@ -39,8 +39,9 @@ struct http_request {
 	bool admin;
 	enum shm_route route;
 	enum http_phase phase;
-	char method[8];
-	char path[256];
+	char method[24];
+	char path[1024];
+	bool too_long;              /* the method or path did not fit: 414 or 501 */
 	char request_id[40];
 	char client_ip[64];
 	int64_t started_us;
@@ -90,6 +91,13 @@ void http_reply_text(struct http_reply *reply, int status, const char *content_t
 		     const char *text, size_t len);
 
 void http_reply_clear(struct http_reply *reply);
+
+/* Returns true when text is valid UTF-8 (no NUL inside len). */
+bool http_utf8_valid(const char *text, size_t len);
+
+/* Writes text to out for a log line: bytes that are not printable ASCII
+ * become %HH, so a path cannot forge log lines or break JSON. */
+void http_log_escape(const char *text, char *out, size_t len);
 
 /* Returns a request header or a query argument, or NULL. */
 const char *http_header(struct http_request *req, const char *name);

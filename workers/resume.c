@@ -1,3 +1,4 @@
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,13 +55,15 @@ static void persist_job(struct job_conn *conn, void *arg)
 
 	redisContext *redis = chunk ? job_redis(conn) : NULL;
 	if (redis) {
-		char key[96];
-		snprintf(key, sizeof(key), "maitred:stream:%s", t->id);
+		char key[96], owner[112];
+		snprintf(key, sizeof(key), "maitred:stream:%s", t->stream_id);
+		snprintf(owner, sizeof(owner), "maitred:stream:%s:session", t->stream_id);
 		redisAppendCommand(redis, "RPUSH %s %b", key, chunk, to - from);
 		redisAppendCommand(redis, "EXPIRE %s %d", key, RESUME_TTL);
-		redisReply *a = NULL, *b = NULL;
+		redisAppendCommand(redis, "SET %s %s EX %d", owner, t->session_id, RESUME_TTL);
+		redisReply *a = NULL, *b = NULL, *c = NULL;
 		if (redisGetReply(redis, (void **)&a) == REDIS_OK && redisGetReply(redis, (void **)&b) == REDIS_OK &&
-		    a->type == REDIS_REPLY_INTEGER) {
+		    redisGetReply(redis, (void **)&c) == REDIS_OK && a->type == REDIS_REPLY_INTEGER) {
 			pthread_mutex_lock(&t->mu);
 			t->journal_persisted = to;
 			pthread_mutex_unlock(&t->mu);
@@ -70,6 +73,7 @@ static void persist_job(struct job_conn *conn, void *arg)
 		}
 		freeReplyObject(a);
 		freeReplyObject(b);
+		freeReplyObject(c);
 	}
 	free(chunk);
 	__atomic_store_n(&t->persist_busy, 0, __ATOMIC_RELEASE);
@@ -114,14 +118,26 @@ static void emit_chunk(struct turn *t, const char *chunk, size_t len)
 		const char *stop = memmem(p, (size_t)(end - p), "\n\n", 2);
 		size_t block = stop ? (size_t)(stop - p) + 2 : (size_t)(end - p);
 		long n = block_event_number(p, block);
+		if (n > t->resume_last)
+			t->resume_last = n;
+		if (memmem(p, block, "\nevent: done\n", 13) || memmem(p, block, "\nevent: error\n", 14))
+			t->resume_complete = true;
 		if (n > t->resume_after) {
 			turn_emit_raw(t, p, block);
 			t->resume_after = n;
-			if (memmem(p, block, "\nevent: done\n", 13) || memmem(p, block, "\nevent: error\n", 14))
-				t->resume_complete = true;
 		}
 		p += block;
 	}
+}
+
+/* A stream is resumed only within the conversation it belongs to, so an
+ * event id seen elsewhere (a log, a shared screen) replays nothing. */
+static bool resume_owned_by(redisContext *redis, const char *key, const char *session_id)
+{
+	redisReply *reply = redisCommand(redis, "GET %s:session", key);
+	bool owned = reply && reply->type == REDIS_REPLY_STRING && strcmp(reply->str, session_id) == 0;
+	freeReplyObject(reply);
+	return owned;
 }
 
 void resume_job_fetch(struct job_conn *conn, void *arg)
@@ -134,6 +150,10 @@ void resume_job_fetch(struct job_conn *conn, void *arg)
 	}
 	char key[96];
 	snprintf(key, sizeof(key), "maitred:stream:%s", t->resume_id);
+	if (t->resume_index == 0 && !resume_owned_by(redis, key, t->session_id)) {
+		t->resume_missing = true;
+		return;
+	}
 	redisReply *reply = redisCommand(redis, "LRANGE %s %ld -1", key, t->resume_index);
 	if (!reply || reply->type != REDIS_REPLY_ARRAY) {
 		job_redis_failed(conn);

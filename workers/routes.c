@@ -129,9 +129,68 @@ static int check_body_headers(struct http_request *req)
 	return 0;
 }
 
+static enum MHD_Result count_content_length(void *cls, enum MHD_ValueKind kind, const char *key,
+					   const char *value)
+{
+	if (strcasecmp(key, "Content-Length") == 0)
+		(*(int *)cls)++;
+	return MHD_YES;
+}
+
+/* Returns the first query parameter whose name or value is not UTF-8, or
+ * NULL. */
+struct bad_query {
+	const char *name;
+};
+
+static enum MHD_Result find_bad_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct bad_query *bad = cls;
+	if (!http_utf8_valid(key, strlen(key)) || (value && !http_utf8_valid(value, strlen(value)))) {
+		bad->name = key;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* Checks what every request must get right before routing: its size, a
+ * single Content-Length (two can smuggle a request past a proxy), and
+ * UTF-8 in the path and the query. */
+static int check_request_shape(struct http_request *req)
+{
+	int lengths = 0;
+	struct bad_query bad = { NULL };
+
+	if (req->too_long) {
+		http_reply_error(&req->reply, 414, "uri_too_long", "the method or path is too long (at most %zu bytes)",
+				 sizeof(req->path) - 1);
+		return -1;
+	}
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_content_length, &lengths);
+	if (lengths > 1) {
+		http_reply_error(&req->reply, 400, "invalid_request", "send exactly one Content-Length header");
+		return -1;
+	}
+	if (!http_utf8_valid(req->path, strlen(req->path))) {
+		http_reply_error(&req->reply, 404, "not_found", "the path is not valid UTF-8");
+		return -1;
+	}
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, find_bad_query, &bad);
+	if (bad.name) {
+		char name[64];
+		http_log_escape(bad.name, name, sizeof(name));
+		http_reply_error(&req->reply, 400, "invalid_request", "query parameter %s is not valid UTF-8", name);
+		return -1;
+	}
+	return 0;
+}
+
 int routes_begin(struct http_request *req)
 {
 	char allow[64];
+
+	if (check_request_shape(req) < 0)
+		return -1;
 	const struct route *r = route_find(req, allow, sizeof(allow));
 
 	req->route = r ? r->id : ROUTE_OTHER;

@@ -1,5 +1,6 @@
 /* The REST routes over the restaurant's data: menu, availability and
  * reservations. Each runs its tool (workers/tools.h) on a pool thread. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +25,19 @@ struct data_job {
 
 /* The REST API says invalid_request where the tool layer says
  * invalid_arguments: both mean a field the caller must fix. */
-static void rename_error_code(json_t *result)
+static void rename_error_code(json_t *result, const char *tool)
 {
 	json_t *error = json_object_get(result, "error");
 	const char *code = json_string_value(json_object_get(error, "code"));
 	if (code && strcmp(code, "invalid_arguments") == 0)
 		json_object_set_new(error, "code", json_string("invalid_request"));
+
+	/* Tool messages start with the tool's name, which means nothing to a
+	 * REST client. */
+	const char *message = json_string_value(json_object_get(error, "message"));
+	size_t n = strlen(tool);
+	if (message && strncmp(message, tool, n) == 0 && message[n] == ':' && message[n + 1] == ' ')
+		json_object_set_new(error, "message", json_string(message + n + 2));
 }
 
 static void set_cache_headers(struct data_job *job)
@@ -91,7 +99,7 @@ static void data_job_run(struct job_conn *conn, void *arg)
 		job_pg_failed(conn);
 		http_reply_header(&req->reply, "Retry-After", "2");
 	}
-	rename_error_code(result);
+	rename_error_code(result, job->tool);
 	http_reply_json(&req->reply, status, result);
 	if (job->cacheable && status == 200)
 		set_cache_headers(job);
@@ -166,7 +174,7 @@ void route_menu_item(struct http_request *req)
 	const char *id = path_tail(req);
 	char *end;
 	long n = strtol(id, &end, 10);
-	if (end == id || *end || n <= 0 || n > INT32_MAX) {
+	if (strspn(id, "0123456789") != strlen(id) || end == id || *end || n <= 0 || n > INT32_MAX) {
 		http_reply_error(&req->reply, 404, "not_found", "no dish with id %.40s", id);
 		return;
 	}
@@ -201,13 +209,22 @@ void route_reservation_create(struct http_request *req)
 	json_t *body = routes_json_body(req);
 	if (!body)
 		return;
+	if (json_object_get(body, "idempotency_key")) {
+		json_decref(body);
+		http_reply_error(&req->reply, 400, "invalid_request",
+				 "unknown field idempotency_key; send the key in the Idempotency-Key header");
+		return;
+	}
 	const char *key = http_header(req, "Idempotency-Key");
 	if (key) {
 		size_t len = strlen(key);
-		if (len < 1 || len > 128) {
+		bool printable = true;
+		for (const char *p = key; *p; p++)
+			printable &= *p > 0x20 && *p < 0x7f;
+		if (len < 1 || len > 128 || !printable) {
 			json_decref(body);
 			http_reply_error(&req->reply, 400, "invalid_request",
-					 "Idempotency-Key must be 1 to 128 characters");
+					 "Idempotency-Key must be 1 to 128 printable ASCII characters without spaces");
 			return;
 		}
 		json_object_set_new(body, "idempotency_key", json_string(key));

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "server/log.h"
 #include "shm/region.h"
@@ -31,6 +32,11 @@ struct turn *turn_new(struct http_request *req, const char *message, const char 
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_mutex_init(&t->persist_mu, NULL);
 	snprintf(t->id, sizeof(t->id), "%s", req->request_id);
+	unsigned char raw[8];
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		memset(raw, 0, sizeof(raw));
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(t->stream_id + i * 2, 3, "%02x", raw[i]);
 	snprintf(t->session_id, sizeof(t->session_id), "%s", session_id);
 	snprintf(t->client_ip, sizeof(t->client_ip), "%s", req->client_ip);
 	return t;
@@ -103,7 +109,7 @@ void turn_emit(struct turn *t, const char *event, json_t *data)
 	pthread_mutex_lock(&t->mu);
 	if (t->sse && !t->finished && t->req) {
 		char head[128];
-		int n = snprintf(head, sizeof(head), "id: %s-%llu\nevent: %s\ndata: ", t->id,
+		int n = snprintf(head, sizeof(head), "id: %s-%llu\nevent: %s\ndata: ", t->stream_id,
 				 (unsigned long long)t->next_event_id++, event);
 		out_append_locked(t, head, (size_t)n);
 		out_append_locked(t, json, strlen(json));
@@ -125,7 +131,7 @@ void turn_journal_only(struct turn *t, const char *event, json_t *data)
 		return;
 	pthread_mutex_lock(&t->mu);
 	char head[128];
-	int n = snprintf(head, sizeof(head), "id: %s-%llu\nevent: %s\ndata: ", t->id,
+	int n = snprintf(head, sizeof(head), "id: %s-%llu\nevent: %s\ndata: ", t->stream_id,
 			 (unsigned long long)t->next_event_id++, event);
 	resume_journal(t, head, (size_t)n);
 	resume_journal(t, json, strlen(json));

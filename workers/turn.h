@@ -44,6 +44,9 @@ struct turn {
 
 	/* Set at creation, read-only afterwards. */
 	char id[40];                   /* the request id */
+	char stream_id[24];            /* the server's own id of this answer: event ids
+	                                * and the resume list use it, never the
+	                                * client-chosen request id */
 	char session_id[65];
 	char client_ip[64];
 	char *message;
@@ -76,6 +79,7 @@ struct turn {
 	char resume_id[40];
 	long resume_after;             /* last event number the guest has */
 	long resume_index;             /* next element of the Redis list */
+	long resume_last;              /* highest event number replayed or skipped */
 	bool resume_complete;          /* done or error was replayed */
 	bool resume_missing;           /* the list does not exist */
 

@@ -15,6 +15,11 @@ missing=""
 for p in $wanted; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# The browser test needs Node.js with npm; machines that ship their own
+# build of it keep it, others get Debian's.
+if [ "${1:-run}" = test ] && ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "maitred needs these Debian packages; install them with:" >&2

@@ -12,9 +12,11 @@ stop_services() { sh deploy/dev/services.sh stop "$dir"; }
 trap stop_services EXIT INT TERM
 sh deploy/dev/services.sh start "$dir" "$pg_port" "$redis_port" >/dev/null
 
+# A development run listens on loopback unless HOST says otherwise.
+export HOST="${HOST:-127.0.0.1}"
 export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:$pg_port/maitred}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$redis_port/0}"
-echo "maitred on http://127.0.0.1:${PORT:-8000}/ (admin on ${ADMIN_LISTEN:-127.0.0.1:9000}); Ctrl-C stops it"
+echo "maitred on http://$HOST:${PORT:-8000}/ (admin on ${ADMIN_LISTEN:-127.0.0.1:9000}); Ctrl-C stops it"
 ./maitred "$@" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid; stop_services' INT TERM
