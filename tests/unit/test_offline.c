@@ -117,7 +117,6 @@ static json_t *reservation(const char *date, const char *time, int party)
 /* Tables from 19:00 to 21:30 every 30 minutes; 20:00 is full. */
 static json_t *fake_availability(json_t *args, int *status)
 {
-	json_t *slots = json_array();
 	const char *date = json_string_value(json_object_get(args, "date"));
 	const char *time = json_string_value(json_object_get(args, "time"));
 
@@ -134,12 +133,13 @@ static json_t *fake_availability(json_t *args, int *status)
 	}
 	if (time && strcmp(time + 3, "00") && strcmp(time + 3, "30")) {
 		*status = 200;
-		json_decref(slots);
 		return json_pack("{s:s,s:[],s:b,s:{s:s,s:b,s:s},s:[s,s]}", "date", date, "slots",
 				 "closed", 0, "requested", "time", time, "available", 0, "reason",
 				 "not a booking slot", "nearest_available", "2027-03-12T19:00:00+01:00",
 				 "2027-03-12T19:30:00+01:00");
 	}
+
+	json_t *slots = json_array();
 
 	for (int minute = 19 * 60; minute <= 21 * 60 + 30; minute += 30) {
 		char starts_at[40];
