@@ -30,7 +30,9 @@ struct offline_reply {
  * party_size, date "YYYY-MM-DD", time "HH:MM", name, phone), "task"
  * ("book", "find", "cancel"), "asked" (the detail the last reply asked
  * for), "offered" (times offered instead of a full one), "code" (the code
- * the guest gave) and "booked_code" (the reservation made in this session). */
+ * the guest gave), "booked_code" and "booked" (the code and the
+ * reservation made in this session), and "confirm_cancel" (the code) or
+ * "confirm_rebook" (true) while a yes/no question waits for its answer. */
 int offline_turn(struct tool_ctx *ctx, enum agent_kind agent, json_t *state,
 		 const char *message, struct offline_reply *out);
 

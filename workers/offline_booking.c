@@ -205,7 +205,7 @@ static void new_idempotency_key(json_t *state)
 }
 
 /* Tells the guest that the booking made earlier in this session still
- * stands beside the new one, so two bookings never exist unnoticed. */
+ * exists beside the new one, so the guest knows of both. */
 static void say_other_booking_kept(struct offline_turn *turn)
 {
 	const json_t *booked = json_object_get(turn->state, "booked");

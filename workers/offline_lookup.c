@@ -62,7 +62,7 @@ static int say_error(struct offline_turn *turn, const json_t *result, int status
 	return -1;
 }
 
-/* Returns true when the guest says the code is lost ("I don't remember
+/* Returns true when the message reports the code as lost ("I don't remember
  * the code", "I lost my code"). */
 static bool code_lost(const char *message)
 {
@@ -117,8 +117,8 @@ int offline_run_lookup(struct offline_turn *turn, json_t *draft, bool cancel)
 		return 0;
 	}
 
-	/* A cancellation runs only after the guest said yes to the booking
-	 * found: a mistyped code must not cancel someone's table unasked. */
+	/* A cancellation runs only after a "yes" to the booking found, so a
+	 * mistyped code cannot cancel someone else's table unasked. */
 	bool confirmed = cancel && turn->nlu.answer == NLU_ANSWER_YES &&
 			 json_is_string(json_object_get(turn->state, "confirm_cancel"));
 	json_object_del(turn->state, "confirm_cancel");
