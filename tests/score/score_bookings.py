@@ -74,7 +74,8 @@ def parse_args(argv):
 
 
 def start_services(args):
-    """Start PostgreSQL and Redis; return the PostgreSQL URL without a database."""
+    """Start PostgreSQL and Redis, and point the integration harness
+    (tests/integration/harness.py) at them through its MAITRED_TEST_* variables."""
     subprocess.run(["sh", os.path.join(TOP, "deploy", "dev", "services.sh"), "start", args.dir,
                     str(args.pg_port), str(args.redis_port)], check=True, stdout=subprocess.DEVNULL)
     os.environ["MAITRED_TEST_PG_URL"] = f"postgresql://postgres@127.0.0.1:{args.pg_port}"
