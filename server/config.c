@@ -53,7 +53,7 @@ static const struct setting settings[] = {
 	STR_SETTING("OPENAI_BASE_URL", openai_base_url, "https://api.openai.com/v1", "OpenAI-compatible API base URL"),
 	STR_SETTING("OPENAI_MODEL", openai_model, "gpt-4o-mini", "model name"),
 	INT_SETTING("OPENAI_CONNECT_TIMEOUT", openai_connect_timeout, "3000", 100, 600000, "ms to connect to the model server"),
-	INT_SETTING("OPENAI_FIRST_TOKEN_TIMEOUT", openai_first_token_timeout, "15000", 100, 600000, "ms until the first chunk of a model call"),
+	INT_SETTING("OPENAI_FIRST_TOKEN_TIMEOUT", openai_first_token_timeout, "15000", 100, 600000, "ms until the first token (text or tool call) of a model call"),
 	INT_SETTING("OPENAI_IDLE_TIMEOUT", openai_idle_timeout, "10000", 100, 600000, "ms allowed between two chunks"),
 	INT_SETTING("OPENAI_TIMEOUT", openai_timeout, "60000", 100, 3600000, "ms for one whole model call"),
 	INT_SETTING("TURN_TIMEOUT", turn_timeout, "90000", 1000, 3600000, "ms for a whole turn, retries and tools included"),
@@ -282,6 +282,14 @@ static int config_check(const struct config *cfg, char *err, size_t errlen)
 	if (!cfg->emf_service[0] || strspn(cfg->emf_service, EMF_SERVICE_CHARS) != strlen(cfg->emf_service)) {
 		snprintf(err, errlen, "invalid EMF_SERVICE=%s: expected 1 to 63 letters, digits, '.', '_', '-' or '/'",
 			 cfg->emf_service);
+		return -1;
+	}
+	double price_in, price_out;
+	char tail;
+	if (sscanf(cfg->price_table, "%lf:%lf%c", &price_in, &price_out, &tail) != 2 || price_in < 0 ||
+	    price_out < 0) {
+		snprintf(err, errlen, "invalid OPENAI_PRICE=%s: expected USD per million tokens as in:out, e.g. 0.15:0.60",
+			 cfg->price_table);
 		return -1;
 	}
 	if (cfg->openai_first_token_timeout > cfg->openai_timeout) {

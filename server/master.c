@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -93,6 +94,7 @@ static pid_t spawn_worker(int index)
 	slot->generation = m.generation;
 	slot->connections = 0;
 	slot->streams = 0;
+	pid_t master = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("fork_failed", "fork() failed: %s", strerror(errno));
@@ -102,6 +104,11 @@ static pid_t spawn_worker(int index)
 		return -1;
 	}
 	if (pid == 0) {
+		/* A worker outliving the master would keep the port, and no one
+		 * would replace it: SIGTERM makes it drain and exit. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master)
+			_exit(0);
 		static struct worker w;
 		w.index = index;
 		w.cfg = &m.cfg;
@@ -334,6 +341,17 @@ static void reload(void)
 	log_info("reload_done", "generation %u serving", m.generation);
 }
 
+/* SIGUSR1, after logrotate renamed LOG_FILE: the master and every worker
+ * open it again (workers forked later inherit the master's new file). */
+static void reopen_logs(void)
+{
+	if (log_open(m.cfg.log_file) < 0)
+		log_error("log_reopen_failed", "open(%s) failed: %s", m.cfg.log_file, strerror(errno));
+	for (int i = 0; i < CHILDREN_MAX; i++)
+		if (m.children[i].pid)
+			kill(m.children[i].pid, SIGUSR1);
+}
+
 static void supervise(void)
 {
 	sigset_t set;
@@ -354,7 +372,7 @@ static void supervise(void)
 		else if (sig == SIGHUP && !m.stopping)
 			reload();
 		else if (sig == SIGUSR1)
-			log_open(m.cfg.log_file);
+			reopen_logs();
 
 		if (reap_children() && !m.stopping) {
 			log_error("worker_fatal", "a worker cannot serve; stopping (see its log lines above)");

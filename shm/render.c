@@ -184,6 +184,7 @@ char *render_prometheus(struct shm_region *r, size_t *len)
 	COUNTER(offline_turns, "offline_turns_total", "Chat turns answered by the offline agent.");
 	COUNTER(circuit_fallbacks, "circuit_fallbacks_total", "Turns sent to the offline agent because the model failed.");
 	COUNTER(upstream_aborts, "upstream_aborts_total", "Model calls aborted (guest gone or deadline).");
+	COUNTER(rate_limit_waits, "model_quota_waits_total", "Model calls held back to stay within OPENAI_RPM or OPENAI_TPM.");
 #undef COUNTER
 #undef GAUGE
 	labelled(&t, w, n);

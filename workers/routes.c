@@ -156,9 +156,8 @@ int routes_begin(struct http_request *req)
 	return 0;
 }
 
-/* A draining worker takes no new chat turn. (/readyz reports the drain
- * itself, with its usual body, so a load balancer sends traffic elsewhere.)
- * Returns true with the 503 reply set. */
+/* A draining worker takes no new chat turn (route_readyz answers 503 on
+ * its own). Returns true with the 503 reply set. */
 static bool reject_while_draining(struct http_request *req, const struct route *r)
 {
 	if (r->id == ROUTE_CHAT && worker_self->draining) {

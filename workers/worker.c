@@ -74,8 +74,9 @@ static int worker_start_parts(struct worker *w)
 	return 0;
 }
 
-/* Waits for signals, storing memory, connections and streams each second
- * (the dispatcher beats the heartbeat). Returns on SIGTERM or SIGINT. */
+/* Waits for signals. Each second it stores memory, connections and streams
+ * and lets emf_tick write its metrics line when one is due (the dispatcher
+ * beats the heartbeat). Returns on SIGTERM or SIGINT. */
 static void worker_wait(struct worker *w, const sigset_t *set)
 {
 	struct timespec second = { 1, 0 };

@@ -156,6 +156,30 @@ def test_dockerfile_runtime_settings(dockerfile):
     assert json.loads(last["CMD"]) == ["serve"]
 
 
+def test_dockerfile_build_stage_compiles(dockerfile):
+    """Copies what the build stage copies, as the .dockerignore lets it
+    through, and runs the stage's make in that folder."""
+    build = dockerfile_stages(dockerfile)["build"]
+    sources = [a.split()[0].rstrip("/") for i, a in build if i == "COPY"]
+    assert sources == ["Makefile", "server", "shm", "workers", "sql"]
+    allowed = {line[1:].rstrip("/") for line in read("deploy", "Dockerfile.dockerignore").splitlines()
+               if line.startswith("!")}
+    assert set(sources) <= allowed
+
+    with tempfile.TemporaryDirectory() as folder:
+        for source in sources:
+            path = os.path.join(TOP, source)
+            if os.path.isdir(path):
+                shutil.copytree(path, os.path.join(folder, source))
+            else:
+                shutil.copy(path, folder)
+        proc = subprocess.run(["make", "-s", "-j4", "maitred"], cwd=folder, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        version = subprocess.run([os.path.join(folder, "maitred"), "--version"], capture_output=True, text=True)
+    assert version.stdout.startswith("maitred ")
+
+
 def debian_package(path):
     """Returns the Debian package that ships a library path, trying the
     /lib and /usr/lib spellings of merged-/usr systems, or None."""

@@ -112,7 +112,7 @@ def test_queued_stream_survives_short_read_timeout(start_maitred, start_nginx, o
     assert queued.status == 200
     assert queued.data_of("queued")
     assert queued.names()[-1] == "done"
-    assert queued.first("done")[0] >= 9
+    assert queued.first("done")[0] >= 10
     heartbeats = [at for at, name, data in queued.events if name == "comment" and data == "keep-alive"]
     assert len(heartbeats) >= 3
     assert holder["stream"].names()[-1] == "done"

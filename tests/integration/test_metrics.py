@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from harness import BINARY, Maitred, request
+from harness import BINARY, TOP, Maitred, request
 from test_process_clients import read_stats, stream_turn, wait_for
 
 # Metric name: type. Operators alarm on these (see docs/operations.md).
@@ -33,6 +33,7 @@ REQUIRED = {
     "maitred_model_errors_total": "counter",
     "maitred_model_tokens_in_total": "counter",
     "maitred_model_tokens_out_total": "counter",
+    "maitred_model_quota_waits_total": "counter",
     "maitred_tool_calls_total": "counter",
     "maitred_tool_failures_total": "counter",
     "maitred_turns_total": "counter",
@@ -139,8 +140,12 @@ def test_restart_is_counted(start_maitred):
     m = start_maitred({"WORKERS": "2"})
     victim = read_stats(m)["workers"][1]["pid"]
     os.kill(victim, signal.SIGKILL)
-    assert wait_for(lambda: read_stats(m)["workers"][1]["state"] == "ready"
-                    and read_stats(m)["workers"][1]["pid"] != victim, 5)
+
+    def replaced():
+        worker = read_stats(m)["workers"][1]
+        return worker["pid"] != victim and worker["state"] == "ready"
+
+    assert wait_for(replaced, 5)
     _, samples = parse_metrics(m.metrics())
 
     assert values(samples, "maitred_worker_restarts_total", worker="0") == [0]
@@ -206,3 +211,59 @@ def test_stats_command_bad_option(served):
 
     assert done.returncode == 2
     assert "--interval takes a whole number from 1 to 86400, got 0" in done.stderr
+
+
+def documented_alert_rules():
+    """Returns the alerting rules in the yaml block of docs/operations.md."""
+    with open(os.path.join(TOP, "docs", "operations.md")) as f:
+        return f.read().split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_documented_alert_rules_are_valid(tmp_path):
+    rules = tmp_path / "maitred.rules.yml"
+    rules.write_text(documented_alert_rules())
+    check = subprocess.run(["promtool", "check", "rules", str(rules)], capture_output=True, text=True,
+                           timeout=30)
+    print(check.stdout + check.stderr)
+
+    assert check.returncode == 0
+    assert "SUCCESS: 13 rules found" in check.stdout
+
+
+# Instance a is near its limits and instance b is not; the alerts must name a only.
+RULE_TESTS = """
+rule_files: [maitred.rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - {series: 'maitred_active_streams{instance="a",job="m",worker="0"}', values: '300x10'}
+      - {series: 'maitred_active_streams{instance="a",job="m",worker="1"}', values: '150x10'}
+      - {series: 'maitred_active_streams{instance="b",job="m",worker="0"}', values: '10x10'}
+      - {series: 'maitred_agent_slots_limit{instance="a",job="m"}', values: '20x10'}
+      - {series: 'maitred_agent_slots_limit{instance="b",job="m"}', values: '20x10'}
+      - {series: 'maitred_agent_queue_limit{instance="a",job="m"}', values: '500x10'}
+      - {series: 'maitred_agent_queue_limit{instance="b",job="m"}', values: '500x10'}
+      - {series: 'maitred_agent_slots_in_use{instance="a",job="m"}', values: '20x10'}
+      - {series: 'maitred_agent_slots_in_use{instance="b",job="m"}', values: '5x10'}
+      - {series: 'maitred_connections{instance="a",job="m",worker="0"}', values: '9000x10'}
+      - {series: 'maitred_connections{instance="a",job="m",worker="1"}', values: '10x10'}
+      - {series: 'maitred_connections{instance="b",job="m",worker="0"}', values: '10x10'}
+      - {series: 'maitred_connections_limit{instance="a",job="m"}', values: '10000x10'}
+      - {series: 'maitred_connections_limit{instance="b",job="m"}', values: '10000x10'}
+    alert_rule_test:
+      - {eval_time: 3m, alertname: MaitredStreamsNearLimit, exp_alerts: [{exp_labels: {instance: a}}]}
+      - {eval_time: 3m, alertname: MaitredConnectionsNearLimit, exp_alerts: [{exp_labels: {instance: a}}]}
+      - {eval_time: 3m, alertname: MaitredSlotsBusy, exp_alerts: []}
+      - {eval_time: 6m, alertname: MaitredSlotsBusy, exp_alerts: [{exp_labels: {instance: a, job: m}}]}
+"""
+
+
+def test_documented_alerts_fire_on_samples(tmp_path):
+    (tmp_path / "maitred.rules.yml").write_text(documented_alert_rules())
+    (tmp_path / "tests.yml").write_text(RULE_TESTS)
+    run = subprocess.run(["promtool", "test", "rules", "tests.yml"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=30)
+    print(run.stdout + run.stderr)
+
+    assert run.returncode == 0

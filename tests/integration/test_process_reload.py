@@ -248,3 +248,23 @@ def test_drain_closes_keep_alive_connections(start_maitred, realistic_upstream):
     assert json.loads(chat[2])["error"]["code"] == "not_ready"
     assert summarize(slow) == {"done": 1}
     assert status == 0
+
+
+def test_invalid_config_is_rejected_on_reload(start_maitred, tmp_path):
+    config = tmp_path / "maitred.conf"
+    config.write_text("MAX_CONCURRENT_CREWS=10\n")
+    m = start_maitred({"CONFIG_FILE": str(config)})
+    pids = m.worker_pids()
+    config.write_text("MAX_CONCURRENT_CREWS=lots\n")
+    m.signal(signal.SIGHUP)
+    rejected = wait_for(lambda: [line for line in m.log_text().splitlines() if "reload_rejected" in line], 5)
+    stats = read_stats(m)
+    print(rejected)
+
+    assert rejected
+    assert (f"invalid MAX_CONCURRENT_CREWS=lots from {config} line 1: expected an integer from 1 to 10000; "
+            "keeping the running configuration") in rejected[0]
+    assert stats["instance"]["generation"] == 1
+    assert stats["instance"]["slot_limit"] == 10
+    assert [w["pid"] for w in stats["workers"]] == pids
+    assert request(m.url, "GET", "/healthz")[0] == 200

@@ -162,3 +162,31 @@ def test_stopped_worker_is_replaced(start_maitred, realistic_upstream):
     assert len(exits) == 1
     assert exits[0][2] == "killed by signal 9 (Killed)"
     assert stream_turn(m.url).outcome() == "done"
+
+
+def pid_running(pid):
+    """True while pid exists and is not a zombie waiting for its parent."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_exit_when_master_dies(start_maitred):
+    m = start_maitred({"WORKERS": "2"})
+    workers = m.worker_pids()
+    m.proc.kill()
+    m.proc.wait(10)
+    killed_at = time.monotonic()
+    try:
+        gone = wait_for(lambda: not any(pid_running(pid) for pid in workers), 10)
+        seconds = time.monotonic() - killed_at
+        print(f"master killed: workers {workers} {'gone' if gone else 'still running'} after {seconds:.2f} s")
+    finally:
+        for pid in workers:
+            if pid_running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    assert gone
+    assert seconds < 5
