@@ -85,6 +85,9 @@ static const char *const elsewhere_words[] = {
 	"dentist", "salon", "haircut", "apartment", "rental", "watch", "stylist",
 	"exhibition", "museum", NULL
 };
+/* Services whose clause is never about a table here, even when it names
+ * the restaurant ("add the restaurant reservation for 5 to my calendar"). */
+static const char *const always_elsewhere_words[] = { "calendar", "alarm", NULL };
 static const char *const restaurant_words[] = {
 	"table", "restaurant", "eat", "eating", "eatery", "dinner", "lunch", "brunch",
 	"breakfast", "meal", "dine", "dining", "food", "menu", NULL
@@ -195,7 +198,7 @@ static const char *const not_detail_phrases[] = {
 
 /* Marks every token of a clause about another service as used, so its
  * dates and counts ("3 tickets on the 5th") stay out of the booking. Does
- * the same for goodbyes and questions back. */
+ * the same for goodbyes, questions back and calendar or alarm clauses. */
 static void skip_elsewhere_clauses(struct nlu_tokens *t)
 {
 	/* One pass over the tokens sets each clause's flags: a clause has at
@@ -209,7 +212,8 @@ static void skip_elsewhere_clauses(struct nlu_tokens *t)
 			flags[clause] |= elsewhere;
 		if (phrase_in_list_at(t, i, restaurant_words))
 			flags[clause] |= restaurant;
-		if (phrase_in_list_at(t, i, not_detail_phrases))
+		if (phrase_in_list_at(t, i, not_detail_phrases) ||
+		    phrase_in_list_at(t, i, always_elsewhere_words))
 			flags[clause] |= not_detail;
 	}
 	for (int i = 0; i < t->count; i++) {

@@ -37,6 +37,13 @@ static const char *const followers[] = {
 	"there", "myself", "total", "altogether", "in total", NULL
 };
 
+/* Verbs after which "for one" names a place or a ride ("look for one in
+ * Windsor", "can you search for one?"), not a party of one. */
+static const char *const search_verbs[] = {
+	"look", "looking", "looks", "search", "searching", "searches", "hunt", "hunting",
+	"shop", "shopping", "check", "checking", NULL
+};
+
 static const char *const solo_phrases[] = {
 	"the only one", "just me", "only me", "just myself", "only myself", "for myself", "by myself",
 	"me alone", "myself only", "just for me", "only for me", "on my own", "solo",
@@ -126,6 +133,9 @@ static int read_led_count(const struct nlu_tokens *t, int i, int *first, int *la
 	bool after_the = nlu_is(t, k - 1, "the");
 	int next, n = read_count(t, k, &next);
 	if (!valid_count(n) || nlu_is_any(t, next, other_nouns) || t->token[k].ordinal)
+		return 0;
+	if (nlu_is(t, i, "for") && nlu_is(t, k, "one") && nlu_is_any(t, i - 1, search_verbs) &&
+	    !nlu_is_any(t, next, people_words))
 		return 0;
 	/* "for the one located in San Francisco", "for one nice place": the
 	 * count must end the phrase or be followed by people or a time. */

@@ -333,24 +333,28 @@ def replay(base_url, row, index, agent, timeout=30):
 def replay_all(base_url, rows, agent, concurrency=8, deadline=None, progress=None):
     """Replay the conversations with at most concurrency at once, each in its
     own session. Stop starting new ones at deadline (a time.monotonic()
-    value). Return (outcomes in the order of rows, True when all ran).
-    progress, when given, is called with the count done after each one."""
+    value) or on an exception such as KeyboardInterrupt, after the ones
+    running finish. Return (outcomes in the order of rows, True when all
+    ran). progress, when given, is called with the count done after each one."""
     outcomes = [None] * len(rows)
     done = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = {pool.submit(replay, base_url, row, index, agent): index
-                   for index, row in enumerate(rows)}
-        try:
-            timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
-            for future in concurrent.futures.as_completed(futures, timeout=timeout):
-                outcomes[futures[future]] = future.result()
-                done += 1
-                if progress:
-                    progress(done)
-        except concurrent.futures.TimeoutError:
-            pool.shutdown(wait=True, cancel_futures=True)
-            for future, index in futures.items():
-                if future.done() and not future.cancelled() and outcomes[index] is None:
-                    outcomes[index] = future.result()
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=concurrency)
+    futures = {pool.submit(replay, base_url, row, index, agent): index
+               for index, row in enumerate(rows)}
+    try:
+        timeout = None if deadline is None else max(deadline - time.monotonic(), 0)
+        for future in concurrent.futures.as_completed(futures, timeout=timeout):
+            outcomes[futures[future]] = future.result()
+            done += 1
+            if progress:
+                progress(done)
+    except concurrent.futures.TimeoutError:
+        pass
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    for future, index in futures.items():
+        if outcomes[index] is None and future.done() and not future.cancelled():
+            outcomes[index] = future.result()
     finished = [o for o in outcomes if o is not None]
     return finished, len(finished) == len(rows)

@@ -18,6 +18,7 @@ SGD_FILE overrides where the conversations file is read from.
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ from bookings_report import format_report, tally  # noqa: E402
 from harness import Maitred, Upstream, fresh_database  # noqa: E402
 
 DATABASE = "maitred_score"
+WORKER_EXIT_SECONDS = 5   # time workers get to exit after their master
 
 
 def parse_args(argv):
@@ -72,7 +74,8 @@ def parse_args(argv):
 
 
 def start_services(args):
-    """Start PostgreSQL and Redis; return the PostgreSQL URL without a database."""
+    """Start PostgreSQL and Redis, and point the integration harness
+    (tests/integration/harness.py) at them through its MAITRED_TEST_* variables."""
     subprocess.run(["sh", os.path.join(TOP, "deploy", "dev", "services.sh"), "start", args.dir,
                     str(args.pg_port), str(args.redis_port)], check=True, stdout=subprocess.DEVNULL)
     os.environ["MAITRED_TEST_PG_URL"] = f"postgresql://postgres@127.0.0.1:{args.pg_port}"
@@ -87,16 +90,44 @@ def stop_services(args):
 
 def maitred_env(now, agent, upstream):
     env = faketime_env(now)
-    env.update({"CHAT_RATE_LIMIT": "0", "LOOKUP_RATE_LIMIT": "0", "ACCESS_LOG": "0",
-                "LOG_LEVEL": "warn"})
+    env.update({"CHAT_RATE_LIMIT": "0", "LOOKUP_RATE_LIMIT": "0", "ACCESS_LOG": "0"})
     if agent == "model":
         env.update({"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": upstream.base_url})
     return env
 
 
+def process_alive(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"maitred" in f.read()
+    except OSError:
+        return False
+
+
+def stop_maitred(maitred):
+    """Stop maitred; return False when a worker outlived its master (then
+    killed here, so no stray process keeps the ports or the database)."""
+    try:
+        workers = maitred.worker_pids()
+    except (OSError, ValueError, KeyError):
+        workers = []
+    maitred.stop()
+
+    deadline = time.monotonic() + WORKER_EXIT_SECONDS
+    while any(process_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if process_alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    if left:
+        print(f"score-bookings: maitred worker(s) {left} still ran {WORKER_EXIT_SECONDS} s "
+              f"after the master stopped, killed; see {maitred.log_path}", file=sys.stderr)
+    return not left
+
+
 def run_agent(agent, rows, args, upstream):
     """Replay rows against a fresh maitred per distinct "now"; return
-    (outcomes, True when every conversation ran)."""
+    (outcomes, True when every conversation ran and maitred stopped cleanly)."""
     outcomes, complete = [], True
     deadline = time.monotonic() + args.time_limit
     for now in sorted({row["now"] for row in rows}):
@@ -114,7 +145,8 @@ def run_agent(agent, rows, args, upstream):
             done, all_ran = replay_all(maitred.url, group, agent, args.concurrency, deadline,
                                        progress)
         finally:
-            maitred.stop()
+            if not stop_maitred(maitred):
+                complete = False
         outcomes += done
         if not all_ran:
             print(f"{agent}: time limit of {args.time_limit:.0f} s reached after "

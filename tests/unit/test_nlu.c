@@ -331,6 +331,42 @@ TEST(nlu_party_not_a_count)
 	check_parties(cases, COUNT(cases));
 }
 
+/* "one" after a search verb stands for a place or a ride, not a guest. */
+TEST(nlu_party_search_for_one)
+{
+	static const struct count_case cases[] = {
+		{ "Look for one in Windsor.", 0 },
+		{ "Can you search for one?", 0 },
+		{ "I'm looking for one near the station", 0 },
+		{ "Please find one for me", 0 },
+		{ "a table for one", 1 },
+		{ "Book for one at 8", 1 },
+		{ "I'm looking for a table for one", 1 },
+	};
+	check_parties(cases, COUNT(cases));
+}
+
+/* A clause about the guest's calendar copies a booking's details into an
+ * event, so they are not a new booking's, even with "restaurant" in it. */
+TEST(nlu_calendar_clause_is_elsewhere)
+{
+	struct nlu_result r = read_at_now("Can you add this event to my calendar with title as "
+					  "Restaurant reservation for 5 at Alegrias, location as "
+					  "2018 Lombard Street and time as 11:30.");
+
+	CHECK_INT(r.party_size, 0);
+	CHECK_STR(r.time, "");
+	CHECK(r.intents & NLU_INTENT_ELSEWHERE);
+
+	r = read_at_now("Thanks a lot. Can you add the Restaurant reservation for 5 at La "
+			"Taberna as the event title in my calendar?");
+	CHECK_INT(r.party_size, 0);
+
+	r = read_at_now("Add it to my calendar. Also a table for 2 at 8pm, please.");
+	CHECK_INT(r.party_size, 2);
+	CHECK_STR(r.time, "20:00");
+}
+
 TEST(nlu_answers)
 {
 	CHECK_INT(read_at_now("yes").answer, NLU_ANSWER_YES);
