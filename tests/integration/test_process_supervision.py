@@ -3,6 +3,7 @@
 The tests kill or stop worker processes of a live maitred under chat load and
 check the region (through /stats) and the master's log lines afterwards.
 """
+import http.client
 import os
 import random
 import signal
@@ -146,7 +147,12 @@ def test_stopped_worker_is_replaced(start_maitred, realistic_upstream):
     stopped_at = time.monotonic()
 
     def replacement():
-        worker = read_stats(m, timeout=2)["workers"][index]
+        # The stopped worker may have accepted this very connection: it
+        # hangs until the master kills it, then resets. Ask again.
+        try:
+            worker = read_stats(m, timeout=2)["workers"][index]
+        except (OSError, http.client.HTTPException):
+            return None
         return worker if worker["pid"] != victim and worker["state"] == "ready" else None
 
     new_worker = wait_for(replacement, 8, interval=0.05)
