@@ -251,7 +251,11 @@ class CuttingProxy {
 				client.write(chunk);
 				return;
 			}
-			client.end(chunk.subarray(0, end - before));
+			/* The events before the cut reach the page first; then the line
+			 * drops. Ending in the same write would let Chromium discard the
+			 * buffered events along with the broken response. */
+			client.write(chunk.subarray(0, end - before));
+			setTimeout(function () { client.end(); }, 300);
 			cut.done = true;
 			proxy.cuts++;
 			if (cut.closeServer)
