@@ -255,7 +255,10 @@ def find_time(text):
 
 def find_code(text):
     match = CODE_AFTER_WORD.search(text)
-    if match and re.search(r"\d", match.group(1)):
+    # maitred's codes are 9 capitals and digits; about 7 % of them have no
+    # digit, so a capitalised 9-letter word after "code" counts too.
+    if match and (re.search(r"\d", match.group(1)) or
+                  (len(match.group(1)) == 9 and match.group(1).isupper())):
         return match.group(1).upper()
     match = CODE_TOKEN.search(text)
     return match.group(0) if match else None
