@@ -3,8 +3,8 @@
 //
 //   node tests/bench/report.js data/bench/results-20261204T220000Z
 //
-// Reads the files run.sh wrote, named s<scenario>-<what>-r<run>.<kind>:
-// <what> is peer (the original design's stand-in), maitred, maitred80
+// Reads the files run.sh wrote, named s<scenario>-<variant>-r<run>.<kind>:
+// <variant> is peer (the original design's stand-in), maitred, maitred80
 // (80 agent slots), mload (maitred under maitred-load), upstream (the mock
 // measured directly) or nginx; <kind> is load.json (chat.js), mload.json
 // (maitred-load --json), rss.json and idle.json (rss.js on the server's
@@ -13,9 +13,9 @@
 // second), retry.txt (the Retry-After probes), mock.json (the mock's /stats),
 // ttft.json (upstream_ttft.js) and wrk.txt.
 //
-// Each figure is the median over the runs of that figure; a difference or a
-// ratio between two servers is worked out per run first, then its median
-// taken. The ratio column is maitred's figure divided by the original
+// Each figure is the median over the runs of that figure. A difference or a
+// ratio between two servers is worked out per run first, and then its median
+// is taken. The ratio column is maitred's figure divided by the original
 // design's. Prints the summary table, then every run's figures.
 'use strict';
 
@@ -69,8 +69,8 @@ function parseWrk(text) {
 }
 
 // The files of one run of one server in one scenario.
-function files(scenario, what, rep) {
-  const base = `s${scenario}-${what}-r${rep}`;
+function files(scenario, variant, rep) {
+  const base = `s${scenario}-${variant}-r${rep}`;
   return {
     load: readJson(`${base}.load.json`),
     mload: readJson(`${base}.mload.json`),
@@ -98,8 +98,8 @@ function median(values) {
 }
 
 // The median over the runs of f(files of that run); f may throw on a missing file.
-function med(scenario, what, f) {
-  return median(reps.map((rep) => { try { return f(files(scenario, what, rep), rep); } catch (e) { return null; } }));
+function med(scenario, variant, f) {
+  return median(reps.map((rep) => { try { return f(files(scenario, variant, rep), rep); } catch (e) { return null; } }));
 }
 
 // The median over the runs of f(run number), for figures that combine servers.
@@ -140,7 +140,7 @@ const row = (scenario, figure, maitred, original, ratioText, target, result) => 
 function scenario1() {
   const up50 = med(1, 'upstream', (f) => f.ttft.ttft_ms.p50);
   const up99 = med(1, 'upstream', (f) => f.ttft.ttft_ms.p99);
-  const over = (what, p) => medRuns((rep) => files(1, what, rep).load.ttft_ms[p] - files(1, 'upstream', rep).ttft.ttft_ms[p]);
+  const over = (variant, p) => medRuns((rep) => files(1, variant, rep).load.ttft_ms[p] - files(1, 'upstream', rep).ttft.ttft_ms[p]);
   const m50 = med(1, 'maitred', (f) => f.load.ttft_ms.p50);
   const p50 = med(1, 'peer', (f) => f.load.ttft_ms.p50);
   const m99 = med(1, 'maitred', (f) => f.load.ttft_ms.p99);
@@ -180,38 +180,57 @@ function scenario2() {
     '0', verdict(failed === null ? null : failed === 0));
 }
 
-function scenario3() {
+// How each turn of scenario 3 ended.
+function scenario3Outcomes() {
   const planned = (f) => f.load.turns.planned;
   row('3: 1,000 x 2', 'turns done (chat.js)',
     `${fmt(med(3, 'maitred', (f) => f.load.turns.ok))} / ${fmt(med(3, 'maitred', planned))}`,
     `${fmt(med(3, 'peer', (f) => f.load.turns.ok))} / ${fmt(med(3, 'peer', planned))}`, '-', '-', '-');
-  row('3: 1,000 x 2', 'turns refused with 503 (queue full)',
+  row('3: 1,000 x 2', 'turns rejected with 503 (queue full)',
     fmt(med(3, 'maitred', (f) => f.load.errors.http_503_overloaded || 0)),
     fmt(med(3, 'peer', (f) => f.load.errors.http_503_overloaded || 0)), '-', '-', '-');
+
   const other = medRuns((rep) => chatOtherErrors(files(3, 'maitred', rep).load) + mloadOtherErrors(files(3, 'mload', rep).mload));
   row('3: 1,000 x 2', 'turns cut or failed otherwise (chat.js + maitred-load)', fmt(other),
     fmt(med(3, 'peer', (f) => chatOtherErrors(f.load))), '-', '0', verdict(other === null ? null : other === 0));
+
   const probes = reps.flatMap((rep) => files(3, 'maitred', rep).retry);
-  const refused = probes.filter(([status]) => status === '503');
-  const withRetry = refused.filter(([, retry]) => /^\d+$/.test(retry));
-  row('3: 1,000 x 2', 'probes refused with 503 that carry Retry-After, all runs',
-    probes.length ? `${withRetry.length} of ${refused.length} (${probes.length} probes)` : '-', '-', '-',
-    'every 503', verdict(refused.length ? withRetry.length === refused.length : null));
+  const rejected = probes.filter(([status]) => status === '503');
+  const withRetry = rejected.filter(([, retry]) => /^\d+$/.test(retry));
+  row('3: 1,000 x 2', 'probes rejected with 503 that carry Retry-After, all runs',
+    probes.length ? `${withRetry.length} of ${rejected.length} (${probes.length} probes)` : '-', '-', '-',
+    'every 503', verdict(rejected.length ? withRetry.length === rejected.length : null));
+
   const waitersPeak = med(3, 'maitred', (f) => maxOf(f.stats, 'waiters'));
   row('3: 1,000 x 2', 'turns waiting for a slot, peak (MAX_QUEUE 500)', fmt(waitersPeak), '-', '-', '500 at most',
     verdict(waitersPeak === null ? null : waitersPeak <= 500));
+}
+
+// What the guests of scenario 3 heard while they waited.
+function scenario3Waits() {
+  row('3: 1,000 x 2', 'turns that got `queued` events (chat.js)', fmt(med(3, 'maitred', (f) => f.load.queued_turns)),
+    fmt(med(3, 'peer', (f) => f.load.queued_turns)), '-', '-', '-');
+
   const queued = med(3, 'mload', (f) => f.mload.events.queued);
-  row('3: 1,000 x 2', '`queued` events (maitred-load)', fmt(queued), '0 (none sent)', '-', 'some',
+  row('3: 1,000 x 2', '`queued` events (maitred-load)', fmt(queued), '-', '-', 'some',
     verdict(queued === null ? null : queued > 0));
+
   const keepAlive = med(3, 'mload', (f) => f.mload.events.keep_alive);
-  row('3: 1,000 x 2', 'keep-alive comments (maitred-load)', fmt(keepAlive), '0 (none sent)', '-', 'some',
+  row('3: 1,000 x 2', 'keep-alive comments (maitred-load)', fmt(keepAlive), '-', '-', 'some',
     verdict(keepAlive === null ? null : keepAlive > 0));
+
   const health = med(3, 'mload', (f) => f.mload.healthz.latency_ms.p99);
   row('3: 1,000 x 2', '/healthz p99 under load, ms (maitred-load)', fmt(health, 1), '-', '-', 'under 20',
     verdict(health === null ? null : health < 20));
+
   row('3: 1,000 x 2', 'first delta p50 / p99 of done turns, ms',
     `${fmt(med(3, 'maitred', (f) => f.load.ttft_ms.p50))} / ${fmt(med(3, 'maitred', (f) => f.load.ttft_ms.p99))}`,
     `${fmt(med(3, 'peer', (f) => f.load.ttft_ms.p50))} / ${fmt(med(3, 'peer', (f) => f.load.ttft_ms.p99))}`, '-', '-', '-');
+}
+
+function scenario3() {
+  scenario3Outcomes();
+  scenario3Waits();
 }
 
 function scenario4() {
@@ -243,8 +262,8 @@ function scenario5() {
 }
 
 function scenario6() {
-  const idle = (what) => med(3, what, (f) => f.idle.peak_pss_mib);
-  const peak = (what) => med(3, what, (f) => f.rss.peak_pss_mib);
+  const idle = (variant) => med(3, variant, (f) => f.idle.peak_pss_mib);
+  const peak = (variant) => med(3, variant, (f) => f.rss.peak_pss_mib);
   const rIdle = medRuns((rep) => files(3, 'maitred', rep).idle.peak_pss_mib / files(3, 'peer', rep).idle.peak_pss_mib);
   const rPeak = medRuns((rep) => files(3, 'maitred', rep).rss.peak_pss_mib / files(3, 'peer', rep).rss.peak_pss_mib);
   row('6: memory', 'PSS at rest, MiB (after the warm-up)', fmt(idle('maitred'), 1), fmt(idle('peer'), 1), fmt(rIdle, 3),
@@ -282,10 +301,10 @@ for (const s of scenarios) builders[s]();
 
 const runRows = [];
 for (const s of scenarios) {
-  for (const what of ['upstream', 'peer', 'maitred', 'maitred80', 'mload', 'nginx']) {
+  for (const variant of ['upstream', 'peer', 'maitred', 'maitred80', 'mload', 'nginx']) {
     for (const rep of reps) {
-      const f = files(s, what, rep);
-      const name = `s${s}-${what}-r${rep}`;
+      const f = files(s, variant, rep);
+      const name = `s${s}-${variant}-r${rep}`;
       if (f.ttft) {
         runRows.push([name, 'upstream_ttft.js', `${f.ttft.calls.ok}/${f.ttft.calls.planned}`, '-',
           `${fmt(f.ttft.ttft_ms.p50, 1)} / ${fmt(f.ttft.ttft_ms.p99, 1)}`, `${fmt(f.ttft.total_ms.p50)} / ${fmt(f.ttft.total_ms.p99)}`,

@@ -17,9 +17,9 @@
 #                     (default: shared/bench in the repository's parent folder)
 #   OUT               results folder (data/bench/results-<UTC time>)
 #   BENCH_TIME_LIMIT  seconds after which no further run starts (2700)
-#   BENCH_SCALE       guest counts and hold times times this factor, for a
-#                     quick check of the script (1); the table then shows
-#                     SCALED instead of PASS or MISS
+#   BENCH_SCALE       factor for guest counts and hold times, above 0 and
+#                     at most 1, for a quick check of the script (1); the
+#                     table then shows SCALED instead of PASS or MISS
 #   BENCH_PG_PORT, BENCH_REDIS_PORT   ports of the private PostgreSQL and
 #                     Redis (free ports picked at start)
 #   PEER_PYTHON       the interpreter that has python3-fastapi (/usr/bin/python3)
@@ -413,7 +413,7 @@ note_load() { # tag
 
 # One chat.js run against a fresh server on a fresh mock:
 #   chat_run TAG KIND PROFILE USERS TURNS LIMIT_S IDLE [KEY=VALUE for maitred...]
-# KIND is peer or maitred; IDLE=1 also samples the memory at rest.
+# KIND is peer or maitred. IDLE=1 also samples the memory at rest.
 chat_run() {
 	local tag=$1 kind=$2 profile=$3 users=$4 turns=$5 limit=$6 idle=$7 load_pid
 	shift 7
@@ -549,10 +549,11 @@ scenario_5() {
 # 6 is computed from scenario 3's files.
 scenario_6() { :; }
 
-# 7: 5,000 streams held open at once on one instance: the upstream is slow,
+# 7: 5,000 streams held open at once on one instance. The upstream is slow,
 # so most guests wait in the queue (MAX_QUEUE raised above the guest count,
-# QUEUE_TIMEOUT above the hold). The run ends at the hold time; the turns
-# still open then count as "deadline", which is the client's doing.
+# QUEUE_TIMEOUT above the hold). The run ends at the hold time, and the turns
+# still open then count as "deadline", which is the client's doing. There is
+# no warm-up, because it would wait minutes for the slow upstream.
 scenario_7() {
 	local users hold
 	users=$(scaled 5000)
