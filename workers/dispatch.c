@@ -393,8 +393,6 @@ static void turn_after_resume_fetch(struct turn *t)
 		return;
 	}
 	if (!t->decided) {
-		if (t->sse)
-			shm_gauge_add(&worker_self->slot->streams, 1);
 		pthread_mutex_lock(&t->mu);
 		t->decided = true;
 		turn_wake_locked(t);

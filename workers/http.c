@@ -180,7 +180,7 @@ static void add_common_headers(struct http_request *req, struct MHD_Response *re
 
 void http_close_if_draining(struct MHD_Response *resp)
 {
-	/* A client told to close sends its next request to a worker that stays. */
+	/* A client sent Connection: close opens its next request to a worker that stays. */
 	if (worker_self->draining && !MHD_get_response_header(resp, "Connection"))
 		MHD_add_response_header(resp, "Connection", "close");
 }
